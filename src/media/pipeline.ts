@@ -1,0 +1,108 @@
+import type { RtpPacket } from "werift";
+import { RtpClock } from "./clock.ts";
+import { FrameAssembler, type AssembledFrame } from "./frameAssembler.ts";
+import { JitterBuffer } from "./jitterBuffer.ts";
+import type { CodecName, Frame, MediaKind, TrackStats } from "./types.ts";
+
+export interface TrackPipelineOptions {
+  kind: MediaKind;
+  codec: CodecName;
+  clockRate: number;
+  jitterDelayMs: number;
+  /** Shortest time between two keyframe requests. */
+  keyframeIntervalMs: number;
+}
+
+export interface PipelineOutput {
+  /** Where frames go; a pipeline made before its sink starts with a no-op (see setOutput). */
+  frame(frame: Frame): void;
+  requestKeyframe(): void;
+}
+
+/**
+ * One track's media path, top to bottom: RTP → jitter buffer → frame assembly/depacketizing →
+ * timestamps on the common clock → output. Synchronous and free of I/O; the owner feeds it
+ * packets, calls `poll` on a timer (so held packets are released when input stops) and `flush` at the end.
+ */
+export class TrackPipeline {
+  readonly stats: TrackStats = {
+    packets: 0, bytes: 0, lost: 0, late: 0, duplicates: 0, frames: 0, framesDropped: 0, keyframeRequests: 0,
+  };
+  private readonly jitter: JitterBuffer;
+  private readonly assembler: FrameAssembler;
+  private readonly clock: RtpClock;
+  private keyframeWanted: boolean;
+  private lastKeyframeRequestMs = -Infinity;
+  private nowMs = 0;
+
+  private readonly options: TrackPipelineOptions;
+  private readonly out: PipelineOutput;
+
+  constructor(options: TrackPipelineOptions, out: PipelineOutput) {
+    this.options = options;
+    this.out = out;
+    this.jitter = new JitterBuffer({ maxDelayMs: options.jitterDelayMs, capacity: options.kind === "video" ? 2048 : 256 });
+    this.clock = new RtpClock(options.clockRate);
+    this.keyframeWanted = options.kind === "video";
+    this.assembler = new FrameAssembler(options.codec, options.kind, {
+      frame: (f) => this.emit(f),
+      needKeyframe: () => {
+        this.keyframeWanted = true;
+      },
+      dropped: () => {
+        this.stats.framesDropped++;
+      },
+    });
+  }
+
+  get kind(): MediaKind {
+    return this.options.kind;
+  }
+
+  get codec(): CodecName {
+    return this.options.codec;
+  }
+
+  setOutput(frame: (frame: Frame) => void): void {
+    this.out.frame = frame;
+  }
+
+  push(packet: RtpPacket, nowMs: number): void {
+    this.stats.packets++;
+    this.stats.bytes += packet.payload.length;
+    this.jitter.push(packet, nowMs);
+    this.poll(nowMs);
+  }
+
+  /** Releases what the jitter buffer may give up by now, and re-asks for a keyframe when due. */
+  poll(nowMs: number): void {
+    this.nowMs = nowMs;
+    for (let p = this.jitter.pop(nowMs); p; p = this.jitter.pop(nowMs)) this.assembler.push(p, this.jitter.gapBefore);
+    this.syncStats();
+    if (this.keyframeWanted && nowMs - this.lastKeyframeRequestMs >= this.options.keyframeIntervalMs) {
+      this.lastKeyframeRequestMs = nowMs;
+      this.stats.keyframeRequests++;
+      this.out.requestKeyframe();
+    }
+  }
+
+  /** End of stream: everything held goes out, incomplete frames are dropped. */
+  flush(): void {
+    for (let p = this.jitter.drain(); p; p = this.jitter.drain()) this.assembler.push(p, this.jitter.gapBefore);
+    this.assembler.flush();
+    this.syncStats();
+  }
+
+  private syncStats(): void {
+    this.stats.lost = this.jitter.stats.lost;
+    this.stats.late = this.jitter.stats.late;
+    this.stats.duplicates = this.jitter.stats.duplicates;
+  }
+
+  private emit(f: AssembledFrame): void {
+    if (f.keyframe && this.options.kind === "video") this.keyframeWanted = false;
+    this.stats.frames++;
+    const ptsMicros = this.clock.toMicros(f.rtpTimestamp, this.nowMs * 1000);
+    this.out.frame({ kind: this.options.kind, codec: this.options.codec, keyframe: f.keyframe, data: f.data, ptsMicros });
+  }
+}

@@ -1,0 +1,26 @@
+export type MediaKind = "audio" | "video";
+export type VideoCodec = "vp8" | "vp9" | "h264" | "av1";
+export type AudioCodec = "opus" | "pcmu" | "pcma";
+export type CodecName = VideoCodec | AudioCodec;
+
+/** A decodable unit (video frame or audio packet) placed on the stream's common clock. */
+export interface Frame {
+  kind: MediaKind;
+  codec: CodecName;
+  keyframe: boolean;
+  data: Buffer;
+  /** Presentation time in microseconds on the session's wall clock (see clock.ts). */
+  ptsMicros: number;
+}
+
+/** Counters a pipeline keeps for stats and metrics. */
+export interface TrackStats {
+  packets: number;
+  bytes: number;
+  lost: number;
+  late: number;
+  duplicates: number;
+  frames: number;
+  framesDropped: number;
+  keyframeRequests: number;
+}

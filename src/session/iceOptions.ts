@@ -1,0 +1,49 @@
+import { isIP } from "node:net";
+import type { PeerConfig } from "werift";
+import type { Config } from "../config/schema.ts";
+import { iceServersFor } from "./iceServers.ts";
+
+export function isLoopback(address: string): boolean {
+  return address === "::1" || address.startsWith("127.");
+}
+
+/**
+ * werift ICE settings from the config. werift ignores loopback in `iceInterfaceAddresses` and
+ * silently falls back to every interface, so loopback addresses are announced as additional hosts
+ * with the normal gathering switched off, and pairs/checks are filtered to the allowed addresses.
+ */
+export function iceOptions(config: Config, sessionId: string): Partial<PeerConfig> {
+  const options: Partial<PeerConfig> = {
+    iceServers: iceServersFor(config, sessionId), // always explicit: werift's default is a public STUN server
+    icePortRange: config.udpPortRange ? [config.udpPortRange[0], config.udpPortRange[1]] : undefined,
+  };
+  const allowed = config.iceAddresses;
+  if (allowed.length === 0) return options;
+
+  const loopback = allowed.filter(isLoopback);
+  const routable = allowed.filter((a) => !isLoopback(a));
+  const udp4 = routable.find((a) => isIP(a) === 4);
+  const udp6 = routable.find((a) => isIP(a) === 6);
+  if (routable.length === 0) {
+    options.iceUseIpv4 = false;
+    options.iceUseIpv6 = false;
+  } else {
+    options.iceInterfaceAddresses = { udp4, udp6 };
+    options.iceUseIpv4 = udp4 !== undefined;
+    options.iceUseIpv6 = udp6 !== undefined;
+  }
+  if (loopback.length) options.iceAdditionalHostAddresses = loopback;
+
+  const allowedSet = new Set(allowed);
+  const loopbackOnly = routable.length === 0;
+  options.iceFilterCandidatePair = (pair) => {
+    const local = pair.localCandidate;
+    if (local.type === "host" && !allowedSet.has(local.host)) return false;
+    return !loopbackOnly || isLoopback(pair.remoteCandidate.host);
+  };
+  if (loopbackOnly && config.iceServers.length === 0) {
+    // Without this werift answers connectivity checks from any source address.
+    options.iceFilterStunResponse = (_message, address) => isLoopback(address[0]);
+  }
+  return options;
+}

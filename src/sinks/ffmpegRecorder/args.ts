@@ -1,0 +1,27 @@
+import type { RecordingMetadata } from "../../recordings/metadata.ts";
+import type { CodecName } from "../../media/types.ts";
+
+/** The container that holds every codec of the stream without transcoding. */
+export function containerFor(codecs: readonly CodecName[]): RecordingMetadata["container"] {
+  const webm = new Set<CodecName>(["vp8", "vp9", "av1", "opus"]);
+  return codecs.every((c) => webm.has(c)) ? "webm" : "mkv";
+}
+
+/** ffmpeg options for reading recbot's Matroska stream from stdin. */
+export function inputOptions(): string[] {
+  // Codec parameters are all in the stream header; small probing makes the first frame reach disk sooner.
+  return ["-probesize", "65536", "-analyzeduration", "500000", "-fflags", "+nobuffer"];
+}
+
+/** ffmpeg options for the output file: copy, flush often so a killed process leaves a playable file. */
+export function outputOptions(container: RecordingMetadata["container"]): string[] {
+  return [
+    "-map", "0",
+    "-c", "copy",
+    "-f", container === "webm" ? "webm" : "matroska",
+    // Each cluster and packet reaches the file promptly: a crash loses at most about a second.
+    "-cluster_time_limit", "1000",
+    "-flush_packets", "1",
+    "-y",
+  ];
+}

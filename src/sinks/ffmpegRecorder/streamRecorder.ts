@@ -1,0 +1,212 @@
+import { EventEmitter } from "node:events";
+import { PassThrough } from "node:stream";
+import ffmpeg from "fluent-ffmpeg";
+import type { FastifyBaseLogger as Logger } from "fastify";
+import type { Frame, MediaKind, CodecName } from "../../media/types.ts";
+import type { RecordingMetadata } from "../../recordings/metadata.ts";
+import type { RecordingStore } from "../../recordings/store.ts";
+import { FfmpegExitError, errorMessage } from "../../util/errors.ts";
+import type { MediaSink } from "../mediaSink.ts";
+import { containerFor, inputOptions, outputOptions } from "./args.ts";
+import { mkvBlockHeader, mkvCluster, mkvHeader, type MkvTrack } from "./mkvStream.ts";
+
+export interface RecorderTrack {
+  kind: MediaKind;
+  codec: CodecName;
+  clockRate: number;
+  channels?: number;
+}
+
+export interface StreamRecorderOptions {
+  store: RecordingStore;
+  sessionId: string;
+  streamId: string;
+  tracks: readonly RecorderTrack[];
+  log: Logger;
+  /** How long to hold early frames while waiting for every video track's first keyframe. */
+  startWaitMs?: number;
+}
+
+export interface StreamRecorderEvents {
+  started: [RecordingMetadata];
+  finished: [RecordingMetadata];
+  failed: [RecordingMetadata, Error];
+}
+
+interface Pending {
+  track: number;
+  frame: Frame;
+}
+
+/** Frames queued for ffmpeg beyond this mean it is not keeping up (or stuck): fail rather than eat memory. */
+const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Records one remote MediaStream: its tracks' frames, as one interleaved Matroska stream on
+ * ffmpeg's stdin, copied (`-c copy`) into a WebM/Matroska file. ffmpeg starts with the first frames
+ * (no empty files); the Matroska header waits until each video track has its first keyframe
+ * (for its size) or `startWaitMs`, holding early audio meanwhile.
+ */
+export class StreamRecorder extends EventEmitter<StreamRecorderEvents> implements MediaSink {
+  readonly meta: RecordingMetadata;
+  private readonly log: Logger;
+  private readonly mkvTracks: MkvTrack[];
+  private pending: Pending[] | undefined = [];
+  private firstFrameMs = -1;
+  private originMicros = 0;
+  private clusterMs = -1;
+  private input: PassThrough | undefined;
+  private command: ffmpeg.FfmpegCommand | undefined;
+  private exited: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
+  private failure: Error | undefined;
+  private lastMs = 0;
+  private frames = 0;
+
+  private readonly options: StreamRecorderOptions;
+
+  constructor(options: StreamRecorderOptions) {
+    super();
+    this.options = options;
+    const { store, sessionId, streamId, tracks } = options;
+    const id = store.newId();
+    const container = containerFor(tracks.map((t) => t.codec));
+    this.meta = {
+      id, sessionId, streamId, container,
+      file: store.mediaPath(id, container),
+      tracks: tracks.map(({ kind, codec }) => ({ kind, codec })),
+      state: "recording",
+      startedAt: new Date().toISOString(),
+    };
+    this.log = options.log.child({ recordingId: id, streamId });
+    this.mkvTracks = tracks.map((t) => ({
+      kind: t.kind, codec: t.codec,
+      sampleRate: t.kind === "audio" ? t.clockRate : undefined,
+      channels: t.kind === "audio" ? (t.channels ?? 1) : undefined,
+    }));
+  }
+
+  get closed(): boolean {
+    return this.closing !== undefined;
+  }
+
+  write(track: number, frame: Frame): void {
+    if (this.closing || this.failure) return;
+    if (this.pending) {
+      this.hold(track, frame);
+      return;
+    }
+    this.writeFrame(track, frame);
+  }
+
+  private hold(track: number, frame: Frame): void {
+    const pending = this.pending!;
+    const now = performance.now();
+    if (this.firstFrameMs < 0) this.firstFrameMs = now;
+    const t = this.mkvTracks[track];
+    if (t.kind === "video" && t.width === undefined && frame.keyframe) {
+      const size = frame.codec === "vp8" ? vp8Size(frame.data) : undefined;
+      t.width = size?.width ?? 0;
+      t.height = size?.height ?? 0;
+    }
+    pending.push({ track, frame });
+    const videoReady = this.mkvTracks.every((m) => m.kind !== "video" || m.width !== undefined);
+    if (videoReady || now - this.firstFrameMs >= (this.options.startWaitMs ?? 3000)) this.start();
+  }
+
+  private start(): void {
+    const pending = this.pending!;
+    this.pending = undefined;
+    pending.sort((a, b) => a.frame.ptsMicros - b.frame.ptsMicros);
+    this.originMicros = pending[0].frame.ptsMicros;
+    this.spawn();
+    this.input!.write(mkvHeader(this.mkvTracks));
+    for (const p of pending) this.writeFrame(p.track, p.frame);
+    this.log.info({ file: this.meta.file }, "recording started");
+    this.emit("started", this.meta);
+    void this.options.store.writeMetadata(this.meta).catch((err) => this.log.warn({ err }, "metadata write failed"));
+  }
+
+  private spawn(): void {
+    const input = new PassThrough({ highWaterMark: 1 << 20 });
+    const command = ffmpeg(input)
+      .inputFormat("matroska")
+      .inputOptions(inputOptions())
+      .outputOptions(outputOptions(this.meta.container))
+      .output(this.meta.file);
+    this.input = input;
+    this.command = command;
+    this.exited = new Promise<void>((resolve) => {
+      command.on("start", (cmdline: string) => this.log.debug({ cmdline }, "ffmpeg started"));
+      command.on("end", () => resolve());
+      command.on("error", (err: Error, _stdout: string | null, stderr: string | null) => {
+        const tail = String(stderr ?? "").trim().split("\n").slice(-3).join(" | ");
+        this.fail(new FfmpegExitError(`ffmpeg exited: ${errorMessage(err)}${tail ? ` (${tail})` : ""}`, { recordingId: this.meta.id }));
+        resolve();
+      });
+    });
+    // An EPIPE when ffmpeg dies is reported through its exit; don't let it escape as an unhandled error.
+    input.on("error", (err) => this.log.debug({ err }, "ffmpeg stdin error"));
+    command.run();
+  }
+
+  private writeFrame(track: number, frame: Frame): void {
+    const input = this.input!;
+    let ms = Math.round((frame.ptsMicros - this.originMicros) / 1000);
+    if (ms < 0) ms = 0;
+    // New cluster on video keyframes and before the int16 relative time would overflow.
+    if (this.clusterMs < 0 || (frame.keyframe && frame.kind === "video") || ms - this.clusterMs > 30_000 || ms < this.clusterMs) {
+      this.clusterMs = ms;
+      input.write(mkvCluster(ms));
+    }
+    input.write(mkvBlockHeader(track + 1, ms - this.clusterMs, frame.keyframe, frame.data.length));
+    input.write(frame.data);
+    if (ms > this.lastMs) this.lastMs = ms;
+    this.frames++;
+    if (input.writableLength > MAX_QUEUED_BYTES) {
+      this.fail(new FfmpegExitError("ffmpeg is not keeping up with the stream", { queuedBytes: input.writableLength }));
+      this.command?.kill("SIGKILL");
+    }
+  }
+
+  private fail(err: Error): void {
+    if (this.failure) return;
+    this.failure = err;
+    this.meta.state = "failed";
+    this.meta.error = err.message;
+    this.log.error({ err }, "recording failed");
+    this.emit("failed", this.meta, err);
+  }
+
+  /** Finalizes the file: ends ffmpeg's input and waits for it to write the index and exit. */
+  close(): Promise<void> {
+    this.closing ??= this.finalize();
+    return this.closing;
+  }
+
+  private async finalize(): Promise<void> {
+    if (this.pending?.length) this.start();
+    this.pending = undefined;
+    if (!this.input) return; // never got a frame: no file, nothing to report
+    this.input.end();
+    const timeout = setTimeout(() => this.command?.kill("SIGKILL"), 10_000);
+    await this.exited;
+    clearTimeout(timeout);
+    this.meta.endedAt = new Date().toISOString();
+    this.meta.durationMs = this.lastMs;
+    this.meta.frames = this.frames;
+    this.meta.sizeBytes = await this.options.store.sizeOf(this.meta.file);
+    if (!this.failure) this.meta.state = "finished";
+    await this.options.store.writeMetadata(this.meta).catch((err) => this.log.warn({ err }, "metadata write failed"));
+    if (!this.failure) {
+      this.log.info({ durationMs: this.meta.durationMs, frames: this.frames, sizeBytes: this.meta.sizeBytes }, "recording finished");
+      this.emit("finished", this.meta);
+    }
+  }
+}
+
+/** Frame size from a VP8 keyframe header (RFC 6386 §9.1). */
+export function vp8Size(data: Buffer): { width: number; height: number } | undefined {
+  if (data.length < 10 || (data[0] & 1) !== 0 || data[3] !== 0x9d || data[4] !== 0x01 || data[5] !== 0x2a) return undefined;
+  return { width: data.readUInt16LE(6) & 0x3fff, height: data.readUInt16LE(8) & 0x3fff };
+}

@@ -1,0 +1,12 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["src/**/*.test.ts", "test/**/*.test.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    // Peers, ffmpeg and browsers are heavy on a 2-core machine: run test files one at a time.
+    fileParallelism: false,
+    pool: "forks",
+  },
+});
