@@ -231,7 +231,7 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
   }
 
   private async shutdown(reason: string): Promise<void> {
-    this.log.info({ reason }, "closing session");
+    this.log.info({ reason, tracks: this.tracks.map((t) => ({ kind: t.pipeline.kind, ...t.pipeline.stats })) }, "closing session");
     clearInterval(this.pollTimer);
     clearTimeout(this.disconnectTimer);
     for (const t of this.tracks) t.pipeline.flush();

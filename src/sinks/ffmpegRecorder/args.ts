@@ -10,7 +10,7 @@ export function containerFor(codecs: readonly CodecName[]): RecordingMetadata["c
 /** ffmpeg options for reading recbot's Matroska stream from stdin. */
 export function inputOptions(): string[] {
   // Codec parameters are all in the stream header; small probing makes the first frame reach disk sooner.
-  return ["-probesize", "65536", "-analyzeduration", "500000", "-fflags", "+nobuffer"];
+  return ["-probesize", "65536", "-analyzeduration", "500000"];
 }
 
 /** ffmpeg options for the output file: copy, flush often so a killed process leaves a playable file. */

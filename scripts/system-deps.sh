@@ -1,0 +1,29 @@
+#!/bin/sh
+# Makes sure the system tools recbot needs are present.
+#   sh scripts/system-deps.sh ffmpeg                 # what `npm start` needs
+#   sh scripts/system-deps.sh ffmpeg coturn chromium  # what `npm test` needs
+# As root it installs what is missing from the distribution's packages (Debian/Ubuntu);
+# otherwise it prints the exact command to run and fails.
+set -eu
+missing=""
+for tool in "$@"; do
+  case "$tool" in
+    ffmpeg) command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || missing="$missing ffmpeg" ;;
+    coturn) command -v turnserver >/dev/null 2>&1 || missing="$missing coturn" ;;
+    chromium) command -v chromium >/dev/null 2>&1 || missing="$missing chromium" ;;
+    iproute2) command -v ip >/dev/null 2>&1 || missing="$missing iproute2" ;;
+    iptables) command -v iptables >/dev/null 2>&1 || missing="$missing iptables" ;;
+    docker-compose) command -v docker-compose >/dev/null 2>&1 || missing="$missing docker-compose" ;;
+    *) echo "system-deps: unknown tool $tool" >&2; exit 2 ;;
+  esac
+done
+[ -z "$missing" ] && exit 0
+cmd="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends$missing"
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "system-deps: installing$missing" >&2
+  sh -c "$cmd" >&2
+else
+  echo "recbot needs:$missing. Install with (as root):" >&2
+  echo "  $cmd" >&2
+  exit 1
+fi

@@ -1,0 +1,57 @@
+import { mkdtempSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createRecbot, type Recbot } from "../../src/index.ts";
+import { makeClip, type Clip } from "../helpers/clip.ts";
+import { decodeErrors, probe, stream } from "../helpers/ffprobe.ts";
+import { publish } from "../helpers/publisher.ts";
+
+describe("a werift client publishes VP8+Opus over /ws", () => {
+  let recbot: Recbot;
+  let wsUrl: string;
+  let clip: Clip;
+  const dir = mkdtempSync(path.join(tmpdir(), "recbot-rec-"));
+
+  beforeAll(async () => {
+    clip = await makeClip({ seconds: 5 });
+    recbot = await createRecbot({ host: "127.0.0.1", port: 0, recordingsDir: dir, iceAddresses: ["127.0.0.1"], logLevel: (process.env.RECBOT_TEST_LOG as "info") ?? "warn" });
+    wsUrl = (await recbot.listen()).replace("http", "ws") + "/ws";
+  });
+  afterAll(async () => {
+    await recbot?.close();
+  });
+
+  it("records a WebM file with every frame, the right duration, and no decode errors", async () => {
+    const result = await publish({ url: wsUrl, clip });
+    expect(result.finished.state).toBe("finished");
+    const file = result.finished.file as string;
+    expect(path.dirname(file)).toBe(dir);
+    expect(file.endsWith(".webm")).toBe(true);
+
+    const p = await probe(file);
+    expect(p.format.format_name).toContain("webm");
+    const v = stream(p, "video");
+    const a = stream(p, "audio");
+    expect(v.codec_name).toBe("vp8");
+    expect(a.codec_name).toBe("opus");
+    expect([v.width, v.height]).toEqual([320, 240]);
+
+    const duration = Number(p.format.duration);
+    expect(Math.abs(duration - result.secondsSent) / result.secondsSent).toBeLessThan(0.05);
+    const framesRecorded = Number(v.nb_read_frames);
+    expect(framesRecorded / result.framesSent.video).toBeGreaterThanOrEqual(0.98);
+    expect(framesRecorded).toBeLessThanOrEqual(result.framesSent.video);
+    expect(await decodeErrors(file)).toBe("");
+
+    const meta = JSON.parse(await readFile(file.replace(/\.webm$/, ".json"), "utf8"));
+    expect(meta).toMatchObject({ state: "finished", sessionId: result.sessionId, tracks: [{ kind: "video", codec: "vp8" }, { kind: "audio", codec: "opus" }] });
+
+    console.log(
+      `[skeleton] offer→answer ${result.offerToAnswerMs.toFixed(0)} ms, offer→recording started ${result.offerToRecordingStartedMs.toFixed(0)} ms, ` +
+        `offer→first keyframe on disk ${result.offerToKeyframeOnDiskMs.toFixed(0)} ms, video frames sent ${result.framesSent.video} / recorded ${framesRecorded}, ` +
+        `audio packets sent ${result.framesSent.audio} / recorded ${a.nb_read_frames}, duration ${duration.toFixed(3)} s`,
+    );
+  });
+});
