@@ -19,6 +19,11 @@ export const options: Record<keyof Config, [string, string, Kind]> = {
   udpPortRange: ["RECBOT_UDP_PORT_RANGE", "udp-port-range", "range"],
   logLevel: ["RECBOT_LOG_LEVEL", "log-level", "string"],
   maxMessageBytes: ["RECBOT_MAX_MESSAGE_BYTES", "max-message-bytes", "int"],
+  maxSessions: ["RECBOT_MAX_SESSIONS", "max-sessions", "int"],
+  maxRecordingSeconds: ["RECBOT_MAX_RECORDING_SECONDS", "max-recording-seconds", "int"],
+  maxRecordingBytes: ["RECBOT_MAX_RECORDING_BYTES", "max-recording-bytes", "int"],
+  connectTimeoutSeconds: ["RECBOT_CONNECT_TIMEOUT_SECONDS", "connect-timeout-seconds", "int"],
+  peerTimeoutSeconds: ["RECBOT_PEER_TIMEOUT_SECONDS", "peer-timeout-seconds", "int"],
   jitterVideoMs: ["RECBOT_JITTER_VIDEO_MS", "jitter-video-ms", "int"],
   jitterAudioMs: ["RECBOT_JITTER_AUDIO_MS", "jitter-audio-ms", "int"],
 };

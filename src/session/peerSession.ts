@@ -40,17 +40,30 @@ export interface PeerSessionDeps {
   codecPreference: readonly CodecName[];
 }
 
+/** Counters of one session, summed by the registry for /metrics. */
+export interface SessionTotals {
+  packets: number;
+  bytes: number;
+  lost: number;
+  nacks: number;
+  keyframeRequests: number;
+  framesWritten: number;
+  recordingBytes: number;
+}
+
 interface TrackState {
   track: MediaStreamTrack;
   receiver: RTCRtpReceiver;
   pipeline: TrackPipeline;
   ssrc: number;
+  nacks: number;
 }
 
 /** A peer that does not come back within this time after ICE reports "disconnected" is closed. */
 const DISCONNECT_GRACE_MS = 10_000;
 const POLL_INTERVAL_MS = 20;
 const KEYFRAME_INTERVAL_MS = 500;
+const LIMIT_CHECK_INTERVAL_MS = 1000;
 
 /**
  * One remote peer: owns its werift RTCPeerConnection, one media pipeline per received track and
@@ -67,8 +80,11 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
   private readonly tracks: TrackState[] = [];
   private readonly recorders: StreamRecorder[] = [];
   private pollTimer: NodeJS.Timeout | undefined;
+  private limitTimer: NodeJS.Timeout | undefined;
+  private connectTimer: NodeJS.Timeout | undefined;
   private disconnectTimer: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
+  private lastMediaMs = 0;
 
   private readonly deps: PeerSessionDeps;
 
@@ -93,6 +109,34 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
 
   get trackStats(): TrackStats[] {
     return this.tracks.map((t) => t.pipeline.stats);
+  }
+
+  /** The codecs of the tracks being received, e.g. ["video:vp8", "audio:opus"]. */
+  get trackCodecs(): string[] {
+    return this.tracks.map((t) => `${t.pipeline.kind}:${t.pipeline.codec}`);
+  }
+
+  totals(): SessionTotals {
+    const totals: SessionTotals = { packets: 0, bytes: 0, lost: 0, nacks: 0, keyframeRequests: 0, framesWritten: 0, recordingBytes: 0 };
+    for (const t of this.tracks) {
+      totals.packets += t.pipeline.stats.packets;
+      totals.bytes += t.pipeline.stats.bytes;
+      totals.lost += t.pipeline.stats.lost;
+      totals.keyframeRequests += t.pipeline.stats.keyframeRequests;
+      totals.nacks += t.nacks;
+    }
+    for (const r of this.recorders) {
+      totals.framesWritten += r.progress.frames;
+      totals.recordingBytes += r.progress.bytes;
+    }
+    return totals;
+  }
+
+  /** Closes the session unless ICE/DTLS connects within the configured time. */
+  startConnectTimer(): void {
+    this.connectTimer ??= setTimeout(() => {
+      if (this.connectionState !== "connected") void this.close("connect_timeout");
+    }, this.deps.config.connectTimeoutSeconds * 1000);
   }
 
   /** Applies a remote offer and returns the answer SDP (with candidates: werift gathers first). */
@@ -127,6 +171,8 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
     await pc.setLocalDescription(answer);
     if (this.closing) throw new InvalidStateError("session closed while answering", { sessionId: this.id });
     this.pollTimer = setInterval(() => this.poll(), POLL_INTERVAL_MS);
+    this.limitTimer = setInterval(() => this.checkLimits(), LIMIT_CHECK_INTERVAL_MS);
+    this.startConnectTimer();
     this.log.info({ tracks: this.tracks.map((t) => `${t.track.kind}:${t.pipeline.codec}`) }, "offer answered");
     return pc.localDescription!.sdp;
   }
@@ -155,7 +201,7 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
     const codec = chosen[track.kind as "audio" | "video"];
     if (!codec) return;
     const state: TrackState = {
-      track, receiver, ssrc: track.ssrc ?? 0,
+      track, receiver, ssrc: track.ssrc ?? 0, nacks: 0,
       pipeline: new TrackPipeline(
         {
           kind: track.kind as "audio" | "video",
@@ -171,10 +217,15 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
       ),
     };
     this.tracks.push(state);
+    receiver.onPacketLost.subscribe(() => {
+      state.nacks++;
+    });
     track.onReceiveRtp.subscribe((packet: RtpPacket) => {
       if (this.closing) return;
+      const now = wallMs();
       state.ssrc = packet.header.ssrc;
-      state.pipeline.push(packet, wallMs());
+      this.lastMediaMs = now;
+      state.pipeline.push(packet, now);
     });
   }
 
@@ -214,6 +265,17 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
     for (const t of this.tracks) t.pipeline.poll(now);
   }
 
+  /** Recordings over the configured duration or size are finalized and the session ends. */
+  private checkLimits(): void {
+    const { maxRecordingSeconds, maxRecordingBytes, peerTimeoutSeconds } = this.deps.config;
+    if (this.lastMediaMs > 0 && wallMs() - this.lastMediaMs > peerTimeoutSeconds * 1000) return void this.close("peer_timeout");
+    for (const r of this.recorders) {
+      const { durationMs, bytes } = r.progress;
+      if (durationMs >= maxRecordingSeconds * 1000) return void this.close("max_duration");
+      if (bytes >= maxRecordingBytes) return void this.close("max_size");
+    }
+  }
+
   private onConnectionState(state: string): void {
     this.log.info({ state }, "connection state");
     clearTimeout(this.disconnectTimer);
@@ -233,6 +295,8 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
   private async shutdown(reason: string): Promise<void> {
     this.log.info({ reason, tracks: this.tracks.map((t) => ({ kind: t.pipeline.kind, ...t.pipeline.stats })) }, "closing session");
     clearInterval(this.pollTimer);
+    clearInterval(this.limitTimer);
+    clearTimeout(this.connectTimer);
     clearTimeout(this.disconnectTimer);
     for (const t of this.tracks) t.pipeline.flush();
     const pcClosed = this.pc?.close().catch((err) => this.log.warn({ err }, "peer connection close failed"));

@@ -1,13 +1,23 @@
 import { randomUUID } from "node:crypto";
-import { PeerSession, type PeerSessionDeps } from "./peerSession.ts";
+import { EventEmitter } from "node:events";
+import { PeerSession, type PeerSessionDeps, type RecordingEvent, type SessionTotals } from "./peerSession.ts";
 
-/** All live sessions. A session that closes removes itself; `closeAll` finalizes every one. */
-export class SessionRegistry {
+export interface SessionRegistryEvents {
+  recording: [RecordingEvent];
+  closed: [reason: string];
+}
+
+/**
+ * All live sessions. A session that closes removes itself and its counters are kept in `retired`,
+ * so totals never go backwards. `closeAll` finalizes every session.
+ */
+export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
   private readonly sessions = new Map<string, PeerSession>();
-
   private readonly deps: PeerSessionDeps;
+  private readonly retired: SessionTotals = { packets: 0, bytes: 0, lost: 0, nacks: 0, keyframeRequests: 0, framesWritten: 0, recordingBytes: 0 };
 
   constructor(deps: PeerSessionDeps) {
+    super();
     this.deps = deps;
   }
 
@@ -15,10 +25,20 @@ export class SessionRegistry {
     return this.sessions.size;
   }
 
+  get isFull(): boolean {
+    return this.sessions.size >= this.deps.config.maxSessions;
+  }
+
   create(): PeerSession {
     const session = new PeerSession(randomUUID(), this.deps);
     this.sessions.set(session.id, session);
-    session.once("closed", () => this.sessions.delete(session.id));
+    session.on("recording", (event) => this.emit("recording", event));
+    session.once("closed", (reason) => {
+      this.sessions.delete(session.id);
+      const totals = session.totals();
+      for (const key of Object.keys(totals) as (keyof SessionTotals)[]) this.retired[key] += totals[key];
+      this.emit("closed", reason);
+    });
     return session;
   }
 
@@ -28,6 +48,16 @@ export class SessionRegistry {
 
   list(): PeerSession[] {
     return [...this.sessions.values()];
+  }
+
+  /** Counters over every session since start, live and closed. */
+  totals(): SessionTotals {
+    const sum = { ...this.retired };
+    for (const s of this.sessions.values()) {
+      const t = s.totals();
+      for (const key of Object.keys(t) as (keyof SessionTotals)[]) sum[key] += t[key];
+    }
+    return sum;
   }
 
   async closeAll(reason: string): Promise<void> {

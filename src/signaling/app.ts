@@ -4,7 +4,9 @@ import type { Config } from "../config/schema.ts";
 import type { CodecName } from "../media/types.ts";
 import { RecordingStore } from "../recordings/store.ts";
 import { SessionRegistry } from "../session/sessionRegistry.ts";
+import { createMetrics } from "../metrics/recbotMetrics.ts";
 import { healthRoute } from "./routes/health.ts";
+import { metricsRoute } from "./routes/metrics.ts";
 import { wsRoute } from "./routes/ws.ts";
 
 export interface RecbotPluginOptions {
@@ -24,6 +26,7 @@ export const recbotPlugin: FastifyPluginAsync<RecbotPluginOptions> = async (app,
   await app.register(websocket, { options: { maxPayload: config.maxMessageBytes } });
   await app.register(healthRoute, { registry });
   await app.register(wsRoute, { registry });
+  await app.register(metricsRoute, { metrics: createMetrics(registry) });
 
   app.addHook("onClose", async () => {
     await registry.closeAll("server_closing");

@@ -84,7 +84,8 @@ export async function publish({ url, clip, seconds = clip.seconds }: PublishOpti
     const started = await client.waitFor((m) => m.type === "recording" && m.state === "started");
     const offerToRecordingStartedMs = client.arrivalOf(started) - offerAt;
 
-    client.send({ type: "bye" });
+    // The server may have ended the session itself (a limit): then there is no one to say bye to.
+    if (client.socket.readyState === client.socket.OPEN) client.send({ type: "bye" });
     const finished = await client.waitFor((m) => m.type === "recording" && (m.state === "finished" || m.state === "failed"), 30_000);
     await client.closed();
     return { client, sessionId: answer.sessionId, offerToAnswerMs, offerToRecordingStartedMs, offerToKeyframeOnDiskMs, framesSent, secondsSent: seconds, finished };

@@ -11,12 +11,18 @@ export const CloseCodes = {
   goingAway: 1001,
   tooLarge: 1009, // sent by ws itself when a message exceeds maxMessageBytes
   internal: 1011,
+  tryAgainLater: 1013,
   sessionFailed: 4001,
 } as const;
 
 /** `/ws`: one socket ↔ one PeerSession, JSON messages as documented in the README. */
 export async function wsRoute(app: FastifyInstance, { registry }: { registry: SessionRegistry }): Promise<void> {
   app.get("/ws", { websocket: true }, (socket) => {
+    if (registry.isFull) {
+      socket.send(JSON.stringify({ type: "error", code: "too_many_sessions", message: "recbot is at its session limit; try again later" }));
+      socket.close(CloseCodes.tryAgainLater, "too many sessions");
+      return;
+    }
     new WsConnection(socket, registry);
   });
 }
@@ -43,6 +49,7 @@ class WsConnection {
 
   private newSession(): PeerSession {
     const session = this.registry.create();
+    session.startConnectTimer();
     session.on("candidate", (candidate) => this.send({ type: "candidate", candidate }));
     session.on("recording", (r) => this.send({ type: "recording", ...r }));
     session.once("closed", (reason) => {

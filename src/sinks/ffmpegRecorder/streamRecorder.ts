@@ -62,6 +62,7 @@ export class StreamRecorder extends EventEmitter<StreamRecorderEvents> implement
   private failure: Error | undefined;
   private lastMs = 0;
   private frames = 0;
+  private bytes = 0;
 
   private readonly options: StreamRecorderOptions;
 
@@ -88,6 +89,11 @@ export class StreamRecorder extends EventEmitter<StreamRecorderEvents> implement
 
   get closed(): boolean {
     return this.closing !== undefined;
+  }
+
+  /** Media time written so far, frames and payload bytes handed to ffmpeg. */
+  get progress(): { durationMs: number; frames: number; bytes: number } {
+    return { durationMs: this.lastMs, frames: this.frames, bytes: this.bytes };
   }
 
   write(track: number, frame: Frame): void {
@@ -163,6 +169,7 @@ export class StreamRecorder extends EventEmitter<StreamRecorderEvents> implement
     input.write(frame.data);
     if (ms > this.lastMs) this.lastMs = ms;
     this.frames++;
+    this.bytes += frame.data.length;
     if (input.writableLength > MAX_QUEUED_BYTES) {
       this.fail(new FfmpegExitError("ffmpeg is not keeping up with the stream", { queuedBytes: input.writableLength }));
       this.command?.kill("SIGKILL");
