@@ -8,7 +8,7 @@ import type { CodecName, TrackStats } from "../media/types.ts";
 import type { RecordingMetadata } from "../recordings/metadata.ts";
 import type { RecordingStore } from "../recordings/store.ts";
 import { StreamRecorder, type RecorderTrack } from "../sinks/ffmpegRecorder/streamRecorder.ts";
-import { InvalidSdpError, InvalidStateError, errorMessage } from "../util/errors.ts";
+import { InvalidSdpError, InvalidStateError, RecbotError, errorMessage } from "../util/errors.ts";
 import { chooseCodecs, codecTable } from "./codecs.ts";
 import { iceOptions } from "./iceOptions.ts";
 
@@ -64,6 +64,7 @@ const DISCONNECT_GRACE_MS = 10_000;
 const POLL_INTERVAL_MS = 20;
 const KEYFRAME_INTERVAL_MS = 500;
 const LIMIT_CHECK_INTERVAL_MS = 1000;
+const MAX_PENDING_CANDIDATES = 100;
 
 /**
  * One remote peer: owns its werift RTCPeerConnection, one media pipeline per received track and
@@ -169,7 +170,9 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
     for (const c of this.pendingCandidates.splice(0)) await this.applyCandidate(c);
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
-    if (this.closing) throw new InvalidStateError("session closed while answering", { sessionId: this.id });
+    if (this.closing) {
+      throw new RecbotError("ice_failed", "ICE failed before the answer was sent: the offer has no usable candidates", { sessionId: this.id });
+    }
     this.pollTimer = setInterval(() => this.poll(), POLL_INTERVAL_MS);
     this.limitTimer = setInterval(() => this.checkLimits(), LIMIT_CHECK_INTERVAL_MS);
     this.startConnectTimer();
@@ -181,6 +184,9 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
   async addCandidate(candidate: IceCandidateJson | null): Promise<void> {
     if (this.closing) throw new InvalidStateError("session is closed", { sessionId: this.id });
     if (!this.remoteApplied) {
+      if (this.pendingCandidates.length >= MAX_PENDING_CANDIDATES) {
+        throw new RecbotError("too_many_candidates", `more than ${MAX_PENDING_CANDIDATES} candidates before the offer`, { sessionId: this.id });
+      }
       this.pendingCandidates.push(candidate);
       return;
     }
@@ -190,11 +196,15 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
   private async applyCandidate(candidate: IceCandidateJson | null): Promise<void> {
     const pc = this.pc!;
     if (candidate === null || candidate.candidate === "") return; // end of candidates: werift needs nothing
-    await pc.addIceCandidate({
-      candidate: candidate.candidate,
-      sdpMid: candidate.sdpMid ?? undefined,
-      sdpMLineIndex: candidate.sdpMLineIndex ?? undefined,
-    });
+    try {
+      await pc.addIceCandidate({
+        candidate: candidate.candidate,
+        sdpMid: candidate.sdpMid ?? undefined,
+        sdpMLineIndex: candidate.sdpMLineIndex ?? undefined,
+      });
+    } catch (err) {
+      throw new RecbotError("invalid_candidate", `the candidate was rejected: ${errorMessage(err)}`, { sessionId: this.id });
+    }
   }
 
   private addTrack(track: MediaStreamTrack, receiver: RTCRtpReceiver, chosen: { audio?: CodecName; video?: CodecName }): void {

@@ -25,8 +25,8 @@ export interface PublishOptions {
   clip: Clip;
   /** Stop after this many seconds of media (default: the whole clip). */
   seconds?: number;
-  /** Called once media flows, e.g. to inspect the recording mid-call. */
-  whileSending?: (elapsedSeconds: number) => void;
+  /** "bye" (default) hangs up politely and waits for the finished recording; "abrupt" just drops socket and peer. */
+  hangup?: "bye" | "abrupt";
 }
 
 /** Header and track list are well under this; a 320x240 VP8 keyframe is well over it. */
@@ -45,7 +45,7 @@ export function loopbackPeer(): RTCPeerConnection {
  * offer, trickle ICE both ways, media paced in real time from the clip's timestamps, then `bye`,
  * and waits for `recording: finished`.
  */
-export async function publish({ url, clip, seconds = clip.seconds }: PublishOptions): Promise<PublishResult> {
+export async function publish({ url, clip, seconds = clip.seconds, hangup = "bye" }: PublishOptions): Promise<PublishResult> {
   const pc = loopbackPeer();
   const video = new MediaStreamTrack({ kind: "video" });
   const audio = new MediaStreamTrack({ kind: "audio" });
@@ -83,6 +83,10 @@ export async function publish({ url, clip, seconds = clip.seconds }: PublishOpti
     const framesSent = await sendClip(clip, seconds, video, audio);
     const started = await client.waitFor((m) => m.type === "recording" && m.state === "started");
     const offerToRecordingStartedMs = client.arrivalOf(started) - offerAt;
+    if (hangup === "abrupt") {
+      client.socket.terminate();
+      return { client, sessionId: answer.sessionId, offerToAnswerMs, offerToRecordingStartedMs, offerToKeyframeOnDiskMs, framesSent, secondsSent: seconds, finished: undefined };
+    }
 
     // The server may have ended the session itself (a limit): then there is no one to say bye to.
     if (client.socket.readyState === client.socket.OPEN) client.send({ type: "bye" });

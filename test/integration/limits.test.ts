@@ -60,7 +60,7 @@ describe("limits and timeouts", () => {
     expect(await stuck.closed()).toBe(4001);
     expect(stuck.messages).toContainEqual(expect.objectContaining({ type: "error", code: "connect_timeout" }));
     await pc.close();
-    const health = await (await fetch(`${base}/healthz`)).json();
+    const health = (await (await fetch(`${base}/healthz`)).json()) as { sessions: number };
     expect(health.sessions).toBe(0);
   });
 

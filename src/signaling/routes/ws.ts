@@ -30,6 +30,8 @@ export async function wsRoute(app: FastifyInstance, { registry }: { registry: Se
 class WsConnection {
   private session!: PeerSession;
   private offered = false;
+  /** Messages are handled one after another, in order: a candidate never overtakes its offer. */
+  private queue: Promise<void> = Promise.resolve();
   private ended = false;
 
   private readonly socket: WebSocket;
@@ -41,7 +43,8 @@ class WsConnection {
     this.session = this.newSession();
     socket.on("message", (data, isBinary) => {
       if (isBinary) return this.error("bad_message", "binary messages are not supported; send JSON text");
-      void this.onMessage(data.toString());
+      const text = data.toString();
+      this.queue = this.queue.then(() => this.onMessage(text));
     });
     socket.on("close", () => void this.session.close("socket_closed"));
     socket.on("error", (err) => this.session.log.warn({ err }, "websocket error"));
