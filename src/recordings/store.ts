@@ -1,18 +1,35 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
-import { rename, stat, writeFile } from "node:fs/promises";
+import { readFile, readdir, rename, stat, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { RecordingMetadata } from "./metadata.ts";
 
-const ID_PATTERN = /^rec_[0-9a-z_-]+$/;
+export const RECORDING_ID_PATTERN = "^rec_[0-9a-z_-]{1,80}$";
+const ID = new RegExp(RECORDING_ID_PATTERN);
 
-/** Where recordings live: paths derived from ids (never from client input), atomic sidecar writes. */
+export interface ListQuery {
+  sessionId?: string;
+  streamId?: string;
+  state?: RecordingMetadata["state"];
+  offset?: number;
+  limit?: number;
+}
+
+/**
+ * Where recordings live: paths derived from ids (never from client input), atomic sidecar writes,
+ * and an in-memory index of every sidecar, rebuilt from disk at start.
+ */
 export class RecordingStore {
   readonly dir: string;
+  private readonly index = new Map<string, RecordingMetadata>();
 
   constructor(dir: string) {
     this.dir = path.resolve(dir);
     mkdirSync(this.dir, { recursive: true });
+  }
+
+  static isId(id: string): boolean {
+    return ID.test(id);
   }
 
   newId(): string {
@@ -29,7 +46,7 @@ export class RecordingStore {
   }
 
   private resolve(name: string, id: string): string {
-    if (!ID_PATTERN.test(id)) throw new TypeError(`not a recording id: ${JSON.stringify(id)}`);
+    if (!ID.test(id)) throw new TypeError(`not a recording id: ${JSON.stringify(id)}`);
     return path.join(this.dir, name);
   }
 
@@ -39,6 +56,7 @@ export class RecordingStore {
     const tmp = `${target}.${randomBytes(3).toString("hex")}.tmp`;
     await writeFile(tmp, JSON.stringify(meta, null, 2) + "\n");
     await rename(tmp, target);
+    this.index.set(meta.id, { ...meta });
   }
 
   async sizeOf(file: string): Promise<number | undefined> {
@@ -47,5 +65,57 @@ export class RecordingStore {
     } catch {
       return undefined;
     }
+  }
+
+  /**
+   * Reads every sidecar in the directory. Recordings a crash left in state `recording` become
+   * `interrupted` (their files are still playable: Matroska written cluster by cluster).
+   */
+  async rebuildIndex(): Promise<{ recordings: number; interrupted: number }> {
+    this.index.clear();
+    let interrupted = 0;
+    for (const name of await readdir(this.dir)) {
+      const id = name.slice(0, -".json".length);
+      if (!name.endsWith(".json") || !ID.test(id)) continue;
+      let meta: RecordingMetadata;
+      try {
+        meta = JSON.parse(await readFile(path.join(this.dir, name), "utf8")) as RecordingMetadata;
+      } catch {
+        continue; // not ours or unreadable: leave it alone
+      }
+      if (meta.id !== id) continue;
+      if (meta.state === "recording") {
+        meta.state = "interrupted";
+        meta.sizeBytes = await this.sizeOf(meta.file);
+        await this.writeMetadata(meta);
+        interrupted++;
+      }
+      this.index.set(id, meta);
+    }
+    return { recordings: this.index.size, interrupted };
+  }
+
+  get(id: string): RecordingMetadata | undefined {
+    return ID.test(id) ? this.index.get(id) : undefined;
+  }
+
+  /** Newest first, filtered and paged. */
+  list(query: ListQuery = {}): { items: RecordingMetadata[]; total: number } {
+    const all = [...this.index.values()]
+      .filter((m) => (!query.sessionId || m.sessionId === query.sessionId) && (!query.streamId || m.streamId === query.streamId) && (!query.state || m.state === query.state))
+      .sort((a, b) => b.startedAt.localeCompare(a.startedAt) || b.id.localeCompare(a.id));
+    const offset = query.offset ?? 0;
+    return { items: all.slice(offset, offset + (query.limit ?? 50)), total: all.length };
+  }
+
+  /** Removes the media file and its sidecar. */
+  async delete(id: string): Promise<void> {
+    const meta = this.get(id);
+    if (!meta) return;
+    await unlink(this.mediaPath(id, meta.container)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== "ENOENT") throw err;
+    });
+    await unlink(this.metadataPath(id));
+    this.index.delete(id);
   }
 }

@@ -7,6 +7,9 @@ import { SessionRegistry } from "../session/sessionRegistry.ts";
 import { createMetrics } from "../metrics/recbotMetrics.ts";
 import { healthRoute } from "./routes/health.ts";
 import { metricsRoute } from "./routes/metrics.ts";
+import { recordingsRoute } from "./routes/recordings.ts";
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
 import { wsRoute } from "./routes/ws.ts";
 
 export interface RecbotPluginOptions {
@@ -21,11 +24,16 @@ const CODEC_PREFERENCE: readonly CodecName[] = ["vp8", "opus"];
  */
 export const recbotPlugin: FastifyPluginAsync<RecbotPluginOptions> = async (app, { config }) => {
   const store = new RecordingStore(config.recordingsDir);
+  const recovered = await store.rebuildIndex();
+  if (recovered.interrupted) app.log.warn(recovered, "recordings left open by a crash marked interrupted");
   const registry = new SessionRegistry({ config, store, log: app.log, codecPreference: CODEC_PREFERENCE });
 
+  await app.register(swagger, { openapi: { info: { title: "recbot", version: "0.1.0" } } });
+  await app.register(swaggerUi, { routePrefix: "/docs" });
   await app.register(websocket, { options: { maxPayload: config.maxMessageBytes } });
   await app.register(healthRoute, { registry });
   await app.register(wsRoute, { registry });
+  await app.register(recordingsRoute, { store });
   await app.register(metricsRoute, { metrics: createMetrics(registry) });
 
   app.addHook("onClose", async () => {
