@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 import { loadConfig, ConfigError } from "../config/loadConfig.ts";
 import { createRecbot } from "../index.ts";
+import { signToken } from "../signaling/auth.ts";
 
 const usage = `usage: recbot serve [--host H] [--port P] [--recordings-dir DIR] [--ice-servers URLS] ...
+       recbot token [--ttl SECONDS] --auth-secret SECRET
 (every option also has an env var; see README)`;
 
 async function serve(argv: string[]): Promise<void> {
@@ -27,11 +29,23 @@ async function serve(argv: string[]): Promise<void> {
   process.on("SIGINT", () => stop("SIGINT"));
 }
 
+/** `recbot token --ttl SECONDS`: prints a signed bearer token (needs RECBOT_AUTH_SECRET / --auth-secret). */
+function token(argv: string[]): void {
+  const ttlIndex = argv.indexOf("--ttl");
+  const ttl = ttlIndex >= 0 ? Number(argv.splice(ttlIndex, 2)[1]) : 3600;
+  const config = loadConfig(process.env, argv);
+  if (!config.authSecret) throw new ConfigError("recbot token needs --auth-secret or RECBOT_AUTH_SECRET");
+  if (!Number.isInteger(ttl) || ttl <= 0) throw new ConfigError("--ttl must be a positive number of seconds");
+  console.log(signToken(config.authSecret, Math.floor(Date.now() / 1000) + ttl));
+}
+
 async function main(): Promise<void> {
   const [command = "serve", ...rest] = process.argv.slice(2);
   switch (command) {
     case "serve":
       return serve(rest);
+    case "token":
+      return token(rest);
     case "help":
     case "--help":
       console.log(usage);

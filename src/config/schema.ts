@@ -30,6 +30,13 @@ export const ConfigSchema = Type.Object(
     ),
     maxMessageBytes: Type.Integer({ minimum: 1024, default: 262144, description: "largest signaling message accepted" }),
     jitterVideoMs: Type.Integer({ minimum: 0, maximum: 5000, default: 400, description: "video reorder/NACK wait" }),
+    authTokens: Type.Array(Type.String({ minLength: 16 }), {
+      default: [],
+      description: "bearer tokens accepted on /ws, WHIP, /recordings and /ice-servers (comma-separated; empty = no auth)",
+    }),
+    authSecret: Type.Optional(Type.String({ minLength: 16, description: "secret for signed expiring tokens (`recbot token`)" })),
+    corsOrigins: Type.Array(Type.String({ minLength: 1 }), { default: [], description: "origins allowed cross-origin (`*` for any; empty = none)" }),
+    rateLimitPerMinute: Type.Integer({ minimum: 1, default: 600, description: "HTTP requests per minute per client address" }),
     maxSessions: Type.Integer({ minimum: 1, default: 100, description: "concurrent sessions; more are refused" }),
     maxRecordingSeconds: Type.Integer({ minimum: 1, default: 14400, description: "a recording longer than this is finalized and the session closed" }),
     maxRecordingBytes: Type.Integer({ minimum: 1, default: 8 * 1024 ** 3, description: "a recording larger than this is finalized and the session closed" }),

@@ -1,15 +1,18 @@
+import cors from "@fastify/cors";
+import rateLimit from "@fastify/rate-limit";
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
 import websocket from "@fastify/websocket";
 import Fastify, { type FastifyInstance, type FastifyPluginAsync } from "fastify";
 import type { Config } from "../config/schema.ts";
 import type { CodecName } from "../media/types.ts";
+import { createMetrics } from "../metrics/recbotMetrics.ts";
 import { RecordingStore } from "../recordings/store.ts";
 import { SessionRegistry } from "../session/sessionRegistry.ts";
-import { createMetrics } from "../metrics/recbotMetrics.ts";
+import { requireToken } from "./auth.ts";
 import { healthRoute } from "./routes/health.ts";
 import { metricsRoute } from "./routes/metrics.ts";
 import { recordingsRoute } from "./routes/recordings.ts";
-import swagger from "@fastify/swagger";
-import swaggerUi from "@fastify/swagger-ui";
 import { wsRoute } from "./routes/ws.ts";
 
 export interface RecbotPluginOptions {
@@ -20,7 +23,8 @@ const CODEC_PREFERENCE: readonly CodecName[] = ["vp8", "opus"];
 
 /**
  * recbot as a Fastify plugin: mount it in your own server (with a prefix if you like).
- * Sessions are finalized when the server closes.
+ * Plugin order: limits and CORS first, then open routes (health, metrics, docs), then the routes
+ * that need a token. Sessions are finalized when the server closes.
  */
 export const recbotPlugin: FastifyPluginAsync<RecbotPluginOptions> = async (app, { config }) => {
   const store = new RecordingStore(config.recordingsDir);
@@ -28,13 +32,21 @@ export const recbotPlugin: FastifyPluginAsync<RecbotPluginOptions> = async (app,
   if (recovered.interrupted) app.log.warn(recovered, "recordings left open by a crash marked interrupted");
   const registry = new SessionRegistry({ config, store, log: app.log, codecPreference: CODEC_PREFERENCE });
 
+  await app.register(rateLimit, { max: config.rateLimitPerMinute, timeWindow: 60_000 });
+  if (config.corsOrigins.length) {
+    await app.register(cors, { origin: config.corsOrigins.includes("*") ? true : config.corsOrigins, exposedHeaders: ["Location", "ETag", "Link"] });
+  }
   await app.register(swagger, { openapi: { info: { title: "recbot", version: "0.1.0" } } });
   await app.register(swaggerUi, { routePrefix: "/docs" });
   await app.register(websocket, { options: { maxPayload: config.maxMessageBytes } });
+
   await app.register(healthRoute, { registry });
-  await app.register(wsRoute, { registry });
-  await app.register(recordingsRoute, { store });
   await app.register(metricsRoute, { metrics: createMetrics(registry) });
+  await app.register(async (guarded) => {
+    guarded.addHook("onRequest", requireToken(config));
+    await guarded.register(wsRoute, { registry });
+    await guarded.register(recordingsRoute, { store });
+  });
 
   app.addHook("onClose", async () => {
     await registry.closeAll("server_closing");

@@ -25,7 +25,7 @@ let base: string;
 let offer: string;
 beforeAll(async () => {
   const dir = mkdtempSync(path.join(tmpdir(), "recbot-fuzz-"));
-  recbot = await createRecbot({ host: "127.0.0.1", port: 0, recordingsDir: dir, iceAddresses: ["127.0.0.1"], logLevel: "silent", maxMessageBytes: 1 << 20 });
+  recbot = await createRecbot({ host: "127.0.0.1", port: 0, recordingsDir: dir, iceAddresses: ["127.0.0.1"], logLevel: "silent", maxMessageBytes: 1 << 20, rateLimitPerMinute: 1_000_000 });
   base = await recbot.listen();
   ws = base.replace("http", "ws") + "/ws";
   const pc = loopbackPeer();

@@ -32,7 +32,7 @@ function resources() {
 describe("churn", () => {
   it(`${SESSIONS} sessions connect, record briefly and leave (a third abruptly): resources return to baseline`, async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "recbot-churn-"));
-    const recbot = await createRecbot({ host: "127.0.0.1", port: 0, recordingsDir: dir, iceAddresses: ["127.0.0.1"], logLevel: "silent" });
+    const recbot = await createRecbot({ host: "127.0.0.1", port: 0, recordingsDir: dir, iceAddresses: ["127.0.0.1"], logLevel: "silent", rateLimitPerMinute: 1_000_000 });
     const ws = (await recbot.listen()).replace("http", "ws") + "/ws";
     try {
       const before = resources();

@@ -3,7 +3,7 @@ import type { WebSocket } from "ws";
 import type { PeerSession } from "../../session/peerSession.ts";
 import type { SessionRegistry } from "../../session/sessionRegistry.ts";
 import { RecbotError, errorMessage } from "../../util/errors.ts";
-import { parseClientMessage, type ClientMessage, type ServerMessage } from "../schemas/wsMessages.ts";
+import { parseClientMessage, type ClientMessage, type ParseResult, type ServerMessage } from "../schemas/wsMessages.ts";
 
 /** WebSocket close codes recbot uses (RFC 6455 §7.4; 4000+ are application codes). */
 export const CloseCodes = {
@@ -43,8 +43,11 @@ class WsConnection {
     this.session = this.newSession();
     socket.on("message", (data, isBinary) => {
       if (isBinary) return this.error("bad_message", "binary messages are not supported; send JSON text");
-      const text = data.toString();
-      this.queue = this.queue.then(() => this.onMessage(text));
+      // After bye nothing reaches the session; say so at once, before the socket closes.
+      if (this.ended) return this.error("no_session", "the session has ended; open a new socket");
+      const parsed = parseClientMessage(data.toString());
+      if (parsed.ok && parsed.message.type === "bye") this.ended = true;
+      this.queue = this.queue.then(() => this.onMessage(parsed));
     });
     socket.on("close", () => void this.session.close("socket_closed"));
     socket.on("error", (err) => this.session.log.warn({ err }, "websocket error"));
@@ -72,8 +75,7 @@ class WsConnection {
     this.send({ type: "error", code, message });
   }
 
-  private async onMessage(text: string): Promise<void> {
-    const parsed = parseClientMessage(text);
+  private async onMessage(parsed: ParseResult): Promise<void> {
     if (!parsed.ok) return this.error(parsed.code, parsed.message);
     try {
       await this.handle(parsed.message);
@@ -85,7 +87,6 @@ class WsConnection {
   }
 
   private async handle(message: ClientMessage): Promise<void> {
-    if (this.ended) return this.error("no_session", "the session has ended; open a new socket");
     switch (message.type) {
       case "offer": {
         if (this.offered) return this.error("duplicate_offer", "an offer was already accepted on this socket");
@@ -106,7 +107,6 @@ class WsConnection {
       case "candidate":
         return this.session.addCandidate(message.candidate);
       case "bye": {
-        this.ended = true;
         await this.session.close("bye");
         this.socket.close(CloseCodes.normal, "bye");
         return;
