@@ -23,6 +23,8 @@ export const options: Record<keyof Config, [string, string, Kind]> = {
   authSecret: ["RECBOT_AUTH_SECRET", "auth-secret", "string"],
   corsOrigins: ["RECBOT_CORS_ORIGINS", "cors-origins", "list"],
   rateLimitPerMinute: ["RECBOT_RATE_LIMIT_PER_MINUTE", "rate-limit-per-minute", "int"],
+  webhookUrl: ["RECBOT_WEBHOOK_URL", "webhook-url", "string"],
+  webhookSecret: ["RECBOT_WEBHOOK_SECRET", "webhook-secret", "string"],
   maxSessions: ["RECBOT_MAX_SESSIONS", "max-sessions", "int"],
   maxRecordingSeconds: ["RECBOT_MAX_RECORDING_SECONDS", "max-recording-seconds", "int"],
   maxRecordingBytes: ["RECBOT_MAX_RECORDING_BYTES", "max-recording-bytes", "int"],

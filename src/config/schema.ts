@@ -37,6 +37,8 @@ export const ConfigSchema = Type.Object(
     authSecret: Type.Optional(Type.String({ minLength: 16, description: "secret for signed expiring tokens (`recbot token`)" })),
     corsOrigins: Type.Array(Type.String({ minLength: 1 }), { default: [], description: "origins allowed cross-origin (`*` for any; empty = none)" }),
     rateLimitPerMinute: Type.Integer({ minimum: 1, default: 600, description: "HTTP requests per minute per client address" }),
+    webhookUrl: Type.Optional(Type.String({ pattern: "^https?://", description: "POSTed recording.started/finished/failed events" })),
+    webhookSecret: Type.Optional(Type.String({ minLength: 16, description: "signs webhook bodies (X-Recbot-Signature: sha256=HMAC)" })),
     maxSessions: Type.Integer({ minimum: 1, default: 100, description: "concurrent sessions; more are refused" }),
     maxRecordingSeconds: Type.Integer({ minimum: 1, default: 14400, description: "a recording longer than this is finalized and the session closed" }),
     maxRecordingBytes: Type.Integer({ minimum: 1, default: 8 * 1024 ** 3, description: "a recording larger than this is finalized and the session closed" }),

@@ -29,7 +29,7 @@ export interface RecordingEvent {
 
 export interface PeerSessionEvents {
   candidate: [IceCandidateJson | null];
-  recording: [RecordingEvent];
+  recording: [RecordingEvent, RecordingMetadata];
   closed: [reason: string];
 }
 
@@ -261,7 +261,7 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
       }));
       const recorder = new StreamRecorder({ store: this.deps.store, sessionId: this.id, streamId, tracks, log: this.log });
       const report = (state: RecordingEvent["state"], meta: RecordingMetadata, error?: Error) =>
-        this.emit("recording", { recordingId: meta.id, state, file: meta.file, streamId, error: error?.message });
+        this.emit("recording", { recordingId: meta.id, state, file: meta.file, streamId, error: error?.message }, meta);
       recorder.on("started", (m) => report("started", m));
       recorder.on("finished", (m) => report("finished", m));
       recorder.on("failed", (m, err) => report("failed", m, err));

@@ -1,9 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
+import type { RecordingMetadata } from "../recordings/metadata.ts";
 import { PeerSession, type PeerSessionDeps, type RecordingEvent, type SessionTotals } from "./peerSession.ts";
 
 export interface SessionRegistryEvents {
-  recording: [RecordingEvent];
+  recording: [RecordingEvent, RecordingMetadata];
   closed: [reason: string];
 }
 
@@ -32,7 +33,7 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
   create(): PeerSession {
     const session = new PeerSession(randomUUID(), this.deps);
     this.sessions.set(session.id, session);
-    session.on("recording", (event) => this.emit("recording", event));
+    session.on("recording", (event, meta) => this.emit("recording", event, meta));
     session.once("closed", (reason) => {
       this.sessions.delete(session.id);
       const totals = session.totals();

@@ -8,6 +8,7 @@ import type { Config } from "../config/schema.ts";
 import type { CodecName } from "../media/types.ts";
 import { createMetrics } from "../metrics/recbotMetrics.ts";
 import { RecordingStore } from "../recordings/store.ts";
+import { WebhookNotifier } from "../recordings/webhooks.ts";
 import { SessionRegistry } from "../session/sessionRegistry.ts";
 import { requireToken } from "./auth.ts";
 import { healthRoute } from "./routes/health.ts";
@@ -48,8 +49,13 @@ export const recbotPlugin: FastifyPluginAsync<RecbotPluginOptions> = async (app,
     await guarded.register(recordingsRoute, { store });
   });
 
+  const webhooks = config.webhookUrl
+    ? new WebhookNotifier({ url: config.webhookUrl, secret: config.webhookSecret, log: app.log })
+    : undefined;
+  if (webhooks) registry.on("recording", (e, meta) => webhooks.notify(e.state, { ...meta }));
   app.addHook("onClose", async () => {
     await registry.closeAll("server_closing");
+    await webhooks?.close(); // after the sessions, so their "finished" events go out
   });
 };
 
