@@ -63,6 +63,11 @@ export class TrackPipeline {
     return this.options.codec;
   }
 
+  /** Asks for a keyframe at the next poll (throttled), e.g. when a recorder starts a new segment. */
+  wantKeyframe(): void {
+    if (this.options.kind === "video") this.keyframeWanted = true;
+  }
+
   setOutput(frame: (frame: Frame) => void): void {
     this.out.frame = frame;
   }

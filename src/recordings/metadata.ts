@@ -8,8 +8,12 @@ export interface RecordingMetadata {
   sessionId: string;
   /** The remote MediaStream id (msid) this file records; files of one call share `sessionId`. */
   streamId: string;
+  /** The first segment's file; `segments` lists every file when ffmpeg had to be restarted. */
   file: string;
   container: "webm" | "mkv";
+  segments?: { file: string; startMs: number }[];
+  /** Stretches of the recording's timeline missing from the files (ffmpeg restarted), in ms. */
+  gaps?: { fromMs: number; toMs?: number; reason: string }[];
   tracks: { kind: MediaKind; codec: CodecName }[];
   state: RecordingState;
   startedAt: string;

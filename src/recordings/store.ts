@@ -37,8 +37,9 @@ export class RecordingStore {
     return `rec_${time}_${randomBytes(4).toString("hex")}`;
   }
 
-  mediaPath(id: string, container: RecordingMetadata["container"]): string {
-    return this.resolve(`${id}.${container}`, id);
+  /** Segment 1 is `<id>.<container>`; later segments (after an ffmpeg restart) `<id>.s<n>.<container>`. */
+  mediaPath(id: string, container: RecordingMetadata["container"], segment = 1): string {
+    return this.resolve(segment === 1 ? `${id}.${container}` : `${id}.s${segment}.${container}`, id);
   }
 
   metadataPath(id: string): string {
@@ -53,10 +54,16 @@ export class RecordingStore {
   /** Writes the sidecar atomically (temp file + rename), so readers never see half a JSON. */
   async writeMetadata(meta: RecordingMetadata): Promise<void> {
     const target = this.metadataPath(meta.id);
+    // The index is the live truth even when the disk refuses the sidecar (e.g. full).
+    this.index.set(meta.id, structuredClone(meta));
     const tmp = `${target}.${randomBytes(3).toString("hex")}.tmp`;
-    await writeFile(tmp, JSON.stringify(meta, null, 2) + "\n");
-    await rename(tmp, target);
-    this.index.set(meta.id, { ...meta });
+    try {
+      await writeFile(tmp, JSON.stringify(meta, null, 2) + "\n");
+      await rename(tmp, target);
+    } catch (err) {
+      await unlink(tmp).catch(() => {});
+      throw err;
+    }
   }
 
   async sizeOf(file: string): Promise<number | undefined> {
@@ -112,9 +119,14 @@ export class RecordingStore {
   async delete(id: string): Promise<void> {
     const meta = this.get(id);
     if (!meta) return;
-    await unlink(this.mediaPath(id, meta.container)).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== "ENOENT") throw err;
-    });
+    const files = meta.segments?.length ? meta.segments.map((s) => s.file) : [this.mediaPath(id, meta.container)];
+    for (const file of files) {
+      // Only files of this id inside the directory, whatever the sidecar says.
+      if (path.dirname(file) !== this.dir || !path.basename(file).startsWith(`${id}.`)) continue;
+      await unlink(file).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== "ENOENT") throw err;
+      });
+    }
     await unlink(this.metadataPath(id));
     this.index.delete(id);
   }

@@ -264,7 +264,12 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
         this.emit("recording", { recordingId: meta.id, state, file: meta.file, streamId, error: error?.message }, meta);
       recorder.on("started", (m) => report("started", m));
       recorder.on("finished", (m) => report("finished", m));
-      recorder.on("failed", (m, err) => report("failed", m, err));
+      recorder.on("failed", (m, err) => {
+        report("failed", m, err);
+        // Nothing left to record: end the session rather than keep a peer we ignore.
+        if (this.recorders.every((r) => r.meta.state === "failed")) void this.close("recording_failed");
+      });
+      recorder.on("keyframeNeeded", () => states.forEach((s) => s.pipeline.wantKeyframe()));
       states.forEach((s, index) => s.pipeline.setOutput((frame) => recorder.write(index, frame)));
       this.recorders.push(recorder);
     }

@@ -29,6 +29,8 @@ export interface StreamRecorderOptions {
 
 export interface StreamRecorderEvents {
   started: [RecordingMetadata];
+  /** A new segment must start with a keyframe: the owner should ask the sender for one. */
+  keyframeNeeded: [];
   finished: [RecordingMetadata];
   failed: [RecordingMetadata, Error];
 }
@@ -40,6 +42,10 @@ interface Pending {
 
 /** Frames queued for ffmpeg beyond this mean it is not keeping up (or stuck): fail rather than eat memory. */
 const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
+/** ffmpeg deaths that start a new segment before the recording is declared failed. */
+const MAX_SEGMENTS = 5;
+/** ffmpeg errors that a restart cannot fix. */
+const FATAL_OUTPUT_ERROR = /No space left|Permission denied|Read-only file system|Disk quota|No such file or directory/i;
 
 /**
  * Records one remote MediaStream: its tracks' frames, as one interleaved Matroska stream on
@@ -63,6 +69,10 @@ export class StreamRecorder extends EventEmitter<StreamRecorderEvents> implement
   private lastMs = 0;
   private frames = 0;
   private bytes = 0;
+  /** Start of the current segment on the recording's timeline (ms), and its first frame's time. */
+  private segmentStartMs = 0;
+  private segmentOriginMicros = 0;
+  private keyframeSeen: boolean[] = [];
 
   private readonly options: StreamRecorderOptions;
 
@@ -75,6 +85,8 @@ export class StreamRecorder extends EventEmitter<StreamRecorderEvents> implement
     this.meta = {
       id, sessionId, streamId, container,
       file: store.mediaPath(id, container),
+      segments: [],
+      gaps: [],
       tracks: tracks.map(({ kind, codec }) => ({ kind, codec })),
       state: "recording",
       startedAt: new Date().toISOString(),
@@ -105,41 +117,73 @@ export class StreamRecorder extends EventEmitter<StreamRecorderEvents> implement
     this.writeFrame(track, frame);
   }
 
+  /** Holds frames until every video track has a keyframe for this segment (or startWaitMs passes). */
   private hold(track: number, frame: Frame): void {
     const pending = this.pending!;
     const now = performance.now();
     if (this.firstFrameMs < 0) this.firstFrameMs = now;
     const t = this.mkvTracks[track];
-    if (t.kind === "video" && t.width === undefined && frame.keyframe) {
-      const size = frame.codec === "vp8" ? vp8Size(frame.data) : undefined;
-      t.width = size?.width ?? 0;
-      t.height = size?.height ?? 0;
+    if (t.kind === "video") {
+      if (!frame.keyframe && !this.keyframeSeen[track]) return; // a segment cannot start on a delta frame
+      if (frame.keyframe) {
+        this.keyframeSeen[track] = true;
+        if (t.width === undefined) {
+          const size = frame.codec === "vp8" ? vp8Size(frame.data) : undefined;
+          t.width = size?.width ?? 0;
+          t.height = size?.height ?? 0;
+        }
+      }
     }
     pending.push({ track, frame });
-    const videoReady = this.mkvTracks.every((m) => m.kind !== "video" || m.width !== undefined);
+    const videoReady = this.mkvTracks.every((m, i) => m.kind !== "video" || this.keyframeSeen[i]);
     if (videoReady || now - this.firstFrameMs >= (this.options.startWaitMs ?? 3000)) this.start();
   }
 
   private start(): void {
     const pending = this.pending!;
     this.pending = undefined;
+    if (pending.length === 0) return;
     pending.sort((a, b) => a.frame.ptsMicros - b.frame.ptsMicros);
-    this.originMicros = pending[0].frame.ptsMicros;
-    this.spawn();
+    const first = this.meta.segments!.length === 0;
+    if (first) this.originMicros = pending[0].frame.ptsMicros;
+    this.segmentOriginMicros = pending[0].frame.ptsMicros;
+    this.segmentStartMs = Math.max(0, Math.round((this.segmentOriginMicros - this.originMicros) / 1000));
+    const file = this.options.store.mediaPath(this.meta.id, this.meta.container, this.meta.segments!.length + 1);
+    this.meta.segments!.push({ file, startMs: this.segmentStartMs });
+    const gap = this.meta.gaps!.at(-1);
+    if (gap && gap.toMs === undefined) gap.toMs = this.segmentStartMs;
+    this.clusterMs = -1;
+    this.spawn(file);
     this.input!.write(mkvHeader(this.mkvTracks));
     for (const p of pending) this.writeFrame(p.track, p.frame);
-    this.log.info({ file: this.meta.file }, "recording started");
-    this.emit("started", this.meta);
+    if (first) {
+      this.log.info({ file }, "recording started");
+      this.emit("started", this.meta);
+    } else {
+      this.log.warn({ file, segment: this.meta.segments!.length }, "recording continues in a new segment");
+    }
     void this.options.store.writeMetadata(this.meta).catch((err) => this.log.warn({ err }, "metadata write failed"));
   }
 
-  private spawn(): void {
+  /** ffmpeg died while the stream goes on: note the gap, start a new segment from the next keyframe. */
+  private restart(reason: string): void {
+    this.meta.gaps!.push({ fromMs: this.lastMs, reason });
+    this.input?.destroy();
+    this.input = undefined;
+    this.command = undefined;
+    this.pending = [];
+    this.keyframeSeen = [];
+    this.firstFrameMs = -1;
+    this.emit("keyframeNeeded");
+  }
+
+  private spawn(file: string): void {
     const input = new PassThrough({ highWaterMark: 1 << 20 });
     const command = ffmpeg(input)
       .inputFormat("matroska")
       .inputOptions(inputOptions())
       .outputOptions(outputOptions(this.meta.container))
-      .output(this.meta.file);
+      .output(file);
     this.input = input;
     this.command = command;
     this.exited = new Promise<void>((resolve) => {
@@ -147,8 +191,16 @@ export class StreamRecorder extends EventEmitter<StreamRecorderEvents> implement
       command.on("end", () => resolve());
       command.on("error", (err: Error, _stdout: string | null, stderr: string | null) => {
         const tail = String(stderr ?? "").trim().split("\n").slice(-3).join(" | ");
-        this.fail(new FfmpegExitError(`ffmpeg exited: ${errorMessage(err)}${tail ? ` (${tail})` : ""}`, { recordingId: this.meta.id }));
+        const reason = `ffmpeg exited: ${errorMessage(err)}${tail ? ` (${tail})` : ""}`;
         resolve();
+        if (this.command !== command) return; // an earlier segment's process
+        const fatal = FATAL_OUTPUT_ERROR.test(reason) || this.meta.segments!.length >= MAX_SEGMENTS;
+        if (this.closing || fatal || this.failure) {
+          this.fail(new FfmpegExitError(reason, { recordingId: this.meta.id }));
+        } else {
+          this.log.warn({ reason }, "ffmpeg died mid-recording; starting a new segment");
+          this.restart(reason);
+        }
       });
     });
     // An EPIPE when ffmpeg dies is reported through its exit; don't let it escape as an unhandled error.
@@ -158,7 +210,7 @@ export class StreamRecorder extends EventEmitter<StreamRecorderEvents> implement
 
   private writeFrame(track: number, frame: Frame): void {
     const input = this.input!;
-    let ms = Math.round((frame.ptsMicros - this.originMicros) / 1000);
+    let ms = Math.round((frame.ptsMicros - this.segmentOriginMicros) / 1000);
     if (ms < 0) ms = 0;
     // New cluster on video keyframes and before the int16 relative time would overflow.
     if (this.clusterMs < 0 || (frame.keyframe && frame.kind === "video") || ms - this.clusterMs > 30_000 || ms < this.clusterMs) {
@@ -167,7 +219,7 @@ export class StreamRecorder extends EventEmitter<StreamRecorderEvents> implement
     }
     input.write(mkvBlockHeader(track + 1, ms - this.clusterMs, frame.keyframe, frame.data.length));
     input.write(frame.data);
-    if (ms > this.lastMs) this.lastMs = ms;
+    if (ms + this.segmentStartMs > this.lastMs) this.lastMs = ms + this.segmentStartMs;
     this.frames++;
     this.bytes += frame.data.length;
     if (input.writableLength > MAX_QUEUED_BYTES) {
@@ -179,6 +231,8 @@ export class StreamRecorder extends EventEmitter<StreamRecorderEvents> implement
   private fail(err: Error): void {
     if (this.failure) return;
     this.failure = err;
+    this.pending = undefined;
+    this.input?.destroy();
     this.meta.state = "failed";
     this.meta.error = err.message;
     this.log.error({ err }, "recording failed");
@@ -194,15 +248,17 @@ export class StreamRecorder extends EventEmitter<StreamRecorderEvents> implement
   private async finalize(): Promise<void> {
     if (this.pending?.length) this.start();
     this.pending = undefined;
-    if (!this.input) return; // never got a frame: no file, nothing to report
-    this.input.end();
+    if (this.meta.segments!.length === 0) return; // never got a frame: no file, nothing to report
+    this.input?.end();
     const timeout = setTimeout(() => this.command?.kill("SIGKILL"), 10_000);
     await this.exited;
     clearTimeout(timeout);
     this.meta.endedAt = new Date().toISOString();
     this.meta.durationMs = this.lastMs;
     this.meta.frames = this.frames;
-    this.meta.sizeBytes = await this.options.store.sizeOf(this.meta.file);
+    let size = 0;
+    for (const s of this.meta.segments!) size += (await this.options.store.sizeOf(s.file)) ?? 0;
+    this.meta.sizeBytes = size;
     if (!this.failure) this.meta.state = "finished";
     await this.options.store.writeMetadata(this.meta).catch((err) => this.log.warn({ err }, "metadata write failed"));
     if (!this.failure) {
