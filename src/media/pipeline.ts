@@ -1,5 +1,5 @@
 import type { RtpPacket } from "werift";
-import { RtpClock } from "./clock.ts";
+import type { TrackClock } from "./clock.ts";
 import { FrameAssembler, type AssembledFrame } from "./frameAssembler.ts";
 import { JitterBuffer } from "./jitterBuffer.ts";
 import type { CodecName, Frame, MediaKind, TrackStats } from "./types.ts";
@@ -7,7 +7,8 @@ import type { CodecName, Frame, MediaKind, TrackStats } from "./types.ts";
 export interface TrackPipelineOptions {
   kind: MediaKind;
   codec: CodecName;
-  clockRate: number;
+  /** This track's clock, from the StreamClock shared by its MediaStream's tracks. */
+  clock: TrackClock;
   jitterDelayMs: number;
   /** Shortest time between two keyframe requests. */
   keyframeIntervalMs: number;
@@ -30,7 +31,6 @@ export class TrackPipeline {
   };
   private readonly jitter: JitterBuffer;
   private readonly assembler: FrameAssembler;
-  private readonly clock: RtpClock;
   private keyframeWanted: boolean;
   private lastKeyframeRequestMs = -Infinity;
   private nowMs = 0;
@@ -42,7 +42,6 @@ export class TrackPipeline {
     this.options = options;
     this.out = out;
     this.jitter = new JitterBuffer({ maxDelayMs: options.jitterDelayMs, capacity: options.kind === "video" ? 2048 : 256 });
-    this.clock = new RtpClock(options.clockRate);
     this.keyframeWanted = options.kind === "video";
     this.assembler = new FrameAssembler(options.codec, options.kind, {
       frame: (f) => this.emit(f),
@@ -74,6 +73,15 @@ export class TrackPipeline {
     this.poll(nowMs);
   }
 
+  /** An RTCP sender report for this track (raw 64-bit NTP field and RTP timestamp). */
+  senderReport(ntp: bigint, rtpTimestamp: number, nowMs: number): void {
+    this.options.clock.senderReport(ntp, rtpTimestamp, nowMs * 1000);
+  }
+
+  get clock(): TrackClock {
+    return this.options.clock;
+  }
+
   /** Releases what the jitter buffer may give up by now, and re-asks for a keyframe when due. */
   poll(nowMs: number): void {
     this.nowMs = nowMs;
@@ -102,7 +110,7 @@ export class TrackPipeline {
   private emit(f: AssembledFrame): void {
     if (f.keyframe && this.options.kind === "video") this.keyframeWanted = false;
     this.stats.frames++;
-    const ptsMicros = this.clock.toMicros(f.rtpTimestamp, this.nowMs * 1000);
+    const ptsMicros = this.options.clock.toMicros(f.rtpTimestamp, this.nowMs * 1000);
     this.out.frame({ kind: this.options.kind, codec: this.options.codec, keyframe: f.keyframe, data: f.data, ptsMicros });
   }
 }

@@ -1,8 +1,8 @@
 import { EventEmitter } from "node:events";
 import type { FastifyBaseLogger as Logger } from "fastify";
-import { RTCPeerConnection, type MediaStreamTrack, type RTCRtpReceiver, type RtpPacket } from "werift";
+import { RTCPeerConnection, RtcpSrPacket, type MediaStreamTrack, type RTCRtpReceiver, type RtpPacket } from "werift";
 import type { Config } from "../config/schema.ts";
-import { wallMs } from "../media/clock.ts";
+import { StreamClock, wallMs } from "../media/clock.ts";
 import { TrackPipeline } from "../media/pipeline.ts";
 import type { CodecName, TrackStats } from "../media/types.ts";
 import type { RecordingMetadata } from "../recordings/metadata.ts";
@@ -66,6 +66,8 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
   private remoteApplied = false;
   private readonly tracks: TrackState[] = [];
   private readonly recorders: StreamRecorder[] = [];
+  /** One clock per remote MediaStream, so its tracks share the RTCP sender-report offset. */
+  private readonly clocks = new Map<string, StreamClock>();
   private pollTimer: NodeJS.Timeout | undefined;
   private disconnectTimer: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
@@ -160,7 +162,7 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
         {
           kind: track.kind as "audio" | "video",
           codec,
-          clockRate: codecTable[codec].clockRate,
+          clock: this.streamClock(track.streamId ?? "-").track(codecTable[codec].clockRate),
           jitterDelayMs: track.kind === "video" ? this.deps.config.jitterVideoMs : this.deps.config.jitterAudioMs,
           keyframeIntervalMs: KEYFRAME_INTERVAL_MS,
         },
@@ -176,6 +178,19 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
       state.ssrc = packet.header.ssrc;
       state.pipeline.push(packet, wallMs());
     });
+    // werift routes only sender reports here; their NTP time is parsed by the clock, not by werift (WERIFT.md).
+    track.onReceiveRtcp.subscribe((packet) => {
+      if (this.closing || !(packet instanceof RtcpSrPacket)) return;
+      state.pipeline.senderReport(packet.senderInfo.ntpTimestamp, packet.senderInfo.rtpTimestamp, wallMs());
+      const clock = state.pipeline.clock;
+      this.log.debug({ kind: track.kind, jumpMs: clock.lastJumpMicros / 1000, correctionMs: clock.pendingCorrectionMicros / 1000 }, "sender report");
+    });
+  }
+
+  private streamClock(streamId: string): StreamClock {
+    let clock = this.clocks.get(streamId);
+    if (!clock) this.clocks.set(streamId, (clock = new StreamClock()));
+    return clock;
   }
 
   private requestKeyframe(state: TrackState): void {
