@@ -27,7 +27,7 @@ export interface PipelineOutput {
  */
 export class TrackPipeline {
   readonly stats: TrackStats = {
-    packets: 0, bytes: 0, lost: 0, late: 0, duplicates: 0, frames: 0, framesDropped: 0, keyframeRequests: 0,
+    packets: 0, bytes: 0, lost: 0, late: 0, duplicates: 0, frames: 0, framesDropped: 0, keyframeRequests: 0, nacks: 0,
   };
   private readonly jitter: JitterBuffer;
   private readonly assembler: FrameAssembler;

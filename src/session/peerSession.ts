@@ -178,6 +178,9 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
       state.ssrc = packet.header.ssrc;
       state.pipeline.push(packet, wallMs());
     });
+    receiver.onPacketLost.subscribe(() => {
+      state.pipeline.stats.nacks++;
+    });
     // werift routes only sender reports here; their NTP time is parsed by the clock, not by werift (WERIFT.md).
     track.onReceiveRtcp.subscribe((packet) => {
       if (this.closing || !(packet instanceof RtcpSrPacket)) return;
@@ -213,7 +216,10 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
         clockRate: codecTable[s.pipeline.codec].clockRate,
         channels: s.pipeline.codec === "opus" ? 2 : 1,
       }));
-      const recorder = new StreamRecorder({ store: this.deps.store, sessionId: this.id, streamId, tracks, log: this.log });
+      const recorder = new StreamRecorder({
+        store: this.deps.store, sessionId: this.id, streamId, tracks, log: this.log,
+        trackStats: () => states.map((s) => ({ ...s.pipeline.stats })),
+      });
       const report = (state: RecordingEvent["state"], meta: RecordingMetadata, error?: Error) =>
         this.emit("recording", { recordingId: meta.id, state, file: meta.file, streamId, error: error?.message });
       recorder.on("started", (m) => report("started", m));

@@ -88,12 +88,11 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
 
     await pc.setLocalDescription(await pc.createOffer());
     const offerAt = performance.now();
-    client.send({ type: "offer", sdp: pc.localDescription!.sdp });
+    client.send({ type: "offer", sdp: mapSdpCandidates(pc.localDescription!.sdp, (c) => mapCandidate("toRecbot", c)) });
     const answer = await client.waitFor((m) => m.type === "answer" || m.type === "error");
     if (answer.type === "error") throw new Error(`recbot refused the offer: ${answer.code}: ${answer.message}`);
     const offerToAnswerMs = performance.now() - offerAt;
-    // Candidates are trickled only (werift's answer also lists them inline): strip those so mapCandidate sees all.
-    await pc.setRemoteDescription({ type: "answer", sdp: options.mapCandidate ? answer.sdp.replace(/^a=candidate:.*\r?\n/gm, "") : answer.sdp });
+    await pc.setRemoteDescription({ type: "answer", sdp: mapSdpCandidates(answer.sdp, (c) => mapCandidate("fromRecbot", c)) });
     await waitConnected(pc);
     options.onConnected?.(pc);
 
@@ -122,6 +121,11 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
     client.close();
     await pc.close();
   }
+}
+
+/** Applies `map` to every inline `a=candidate:` line (werift puts all candidates in the SDP, too). */
+function mapSdpCandidates(sdp: string, map: (candidate: string) => string): string {
+  return sdp.replace(/^a=(candidate:[^\r\n]*)/gm, (_line, c: string) => `a=${map(c)}`);
 }
 
 export function waitConnected(pc: RTCPeerConnection, timeoutMs = 15_000): Promise<void> {
