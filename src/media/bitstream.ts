@@ -94,3 +94,16 @@ export function isValidKeyframe(codec: CodecName, data: Buffer): boolean {
 export function isValidAudioFrame(codec: CodecName, data: Buffer): boolean {
   return codec === "opus" ? opusValid(data) : data.length > 0;
 }
+
+/** Samples (at 48 kHz) an Opus packet decodes to, from its TOC byte (RFC 6716 §3.1); 0 if malformed. */
+export function opusSamples(d: Buffer): number {
+  if (d.length < 1) return 0;
+  const config = d[0] >> 3;
+  const frameTenthsMs = config < 12 ? [100, 200, 400, 600][config & 3] : config < 16 ? [100, 200][config & 1] : [25, 50, 100, 200][config & 3];
+  const code = d[0] & 3;
+  const frames = code === 0 ? 1 : code < 3 ? 2 : d.length > 1 ? d[1] & 0x3f : 0;
+  return (frameTenthsMs * 48 * frames) / 10;
+}
+
+/** A 20 ms Opus frame that decodes to silence (CELT, fullband, mono; decoders upmix it for stereo streams). */
+export const OPUS_SILENCE_20MS: Buffer = Buffer.from([0xf8, 0xff, 0xfe]);

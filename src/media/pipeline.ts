@@ -1,8 +1,14 @@
 import type { RtpPacket } from "werift";
+import { OPUS_SILENCE_20MS, opusSamples } from "./bitstream.ts";
 import type { TrackClock } from "./clock.ts";
 import { FrameAssembler, type AssembledFrame } from "./frameAssembler.ts";
 import { JitterBuffer } from "./jitterBuffer.ts";
 import type { CodecName, Frame, MediaKind, TrackStats } from "./types.ts";
+
+/** 20 ms at Opus's 48 kHz RTP clock. */
+const SILENCE_FRAME_SAMPLES = 960;
+/** Longer gaps (10 min) are not a pause but a broken stream: leave them as a timestamp gap. */
+const MAX_SILENCE_FILL_SAMPLES = 48000 * 600;
 
 export interface TrackPipelineOptions {
   kind: MediaKind;
@@ -27,13 +33,15 @@ export interface PipelineOutput {
  */
 export class TrackPipeline {
   readonly stats: TrackStats = {
-    packets: 0, bytes: 0, lost: 0, late: 0, duplicates: 0, frames: 0, framesDropped: 0, keyframeRequests: 0, nacks: 0,
+    packets: 0, bytes: 0, lost: 0, late: 0, duplicates: 0, frames: 0, framesDropped: 0, keyframeRequests: 0, nacks: 0, silenceFilled: 0,
   };
   private readonly jitter: JitterBuffer;
   private readonly assembler: FrameAssembler;
   private keyframeWanted: boolean;
   private lastKeyframeRequestMs = -Infinity;
   private nowMs = 0;
+  /** Opus: RTP time where the last frame ended, to find gaps (DTX, loss) on the timeline. */
+  private audioEnd = -1;
 
   private readonly options: TrackPipelineOptions;
   private readonly out: PipelineOutput;
@@ -108,6 +116,26 @@ export class TrackPipeline {
   }
 
   private emit(f: AssembledFrame): void {
+    if (this.options.codec === "opus") this.fillSilence(f);
+    this.emitFrame(f);
+  }
+
+  /**
+   * DTX senders stop sending in silence (one packet per 400 ms), and lost packets leave holes: fill them with
+   * silent 20 ms frames, so the audio track covers its wall time even for players that ignore timestamps.
+   */
+  private fillSilence(f: AssembledFrame): void {
+    const gap = this.audioEnd < 0 ? 0 : (f.rtpTimestamp - this.audioEnd) | 0;
+    if (gap >= SILENCE_FRAME_SAMPLES && gap <= MAX_SILENCE_FILL_SAMPLES) {
+      for (let t = 0; t + SILENCE_FRAME_SAMPLES <= gap; t += SILENCE_FRAME_SAMPLES) {
+        this.stats.silenceFilled++;
+        this.emitFrame({ keyframe: true, data: OPUS_SILENCE_20MS, rtpTimestamp: (this.audioEnd + t) >>> 0 });
+      }
+    }
+    this.audioEnd = (f.rtpTimestamp + (opusSamples(f.data) || SILENCE_FRAME_SAMPLES)) >>> 0;
+  }
+
+  private emitFrame(f: AssembledFrame): void {
     if (f.keyframe && this.options.kind === "video") this.keyframeWanted = false;
     this.stats.frames++;
     const ptsMicros = this.options.clock.toMicros(f.rtpTimestamp, this.nowMs * 1000);
