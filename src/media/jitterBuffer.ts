@@ -29,6 +29,8 @@ export class JitterBuffer {
   readonly stats = { late: 0, duplicates: 0, lost: 0, resyncs: 0 };
   /** Sequence numbers skipped immediately before the packet returned by the last `pop`. */
   gapBefore = 0;
+  /** When the packet returned by the last `pop` arrived (its `push` time). */
+  arrivalMs = 0;
 
   private readonly slots = new Map<number, Slot>();
   /** Highest unwrapped sequence number seen, in the sender's numbering (`rawHighest`) and in ours. */
@@ -121,6 +123,7 @@ export class JitterBuffer {
     this.next++;
     this.waitingSinceMs = -1;
     this.gapBefore = gap;
+    this.arrivalMs = slot.arrivalMs;
     return slot.packet;
   }
 

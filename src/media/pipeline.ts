@@ -39,7 +39,8 @@ export class TrackPipeline {
   private readonly assembler: FrameAssembler;
   private keyframeWanted: boolean;
   private lastKeyframeRequestMs = -Infinity;
-  private nowMs = 0;
+  /** Arrival of the packet that completed the frame being emitted (time spent in the jitter buffer excluded). */
+  private arrivalMs = 0;
   /** Opus: RTP time where the last frame ended, to find gaps (DTX, loss) on the timeline. */
   private audioEnd = -1;
 
@@ -92,8 +93,10 @@ export class TrackPipeline {
 
   /** Releases what the jitter buffer may give up by now, and re-asks for a keyframe when due. */
   poll(nowMs: number): void {
-    this.nowMs = nowMs;
-    for (let p = this.jitter.pop(nowMs); p; p = this.jitter.pop(nowMs)) this.assembler.push(p, this.jitter.gapBefore);
+    for (let p = this.jitter.pop(nowMs); p; p = this.jitter.pop(nowMs)) {
+      this.arrivalMs = this.jitter.arrivalMs;
+      this.assembler.push(p, this.jitter.gapBefore);
+    }
     this.syncStats();
     if (this.keyframeWanted && nowMs - this.lastKeyframeRequestMs >= this.options.keyframeIntervalMs) {
       this.lastKeyframeRequestMs = nowMs;
@@ -104,7 +107,10 @@ export class TrackPipeline {
 
   /** End of stream: everything held goes out, incomplete frames are dropped. */
   flush(): void {
-    for (let p = this.jitter.drain(); p; p = this.jitter.drain()) this.assembler.push(p, this.jitter.gapBefore);
+    for (let p = this.jitter.drain(); p; p = this.jitter.drain()) {
+      this.arrivalMs = this.jitter.arrivalMs;
+      this.assembler.push(p, this.jitter.gapBefore);
+    }
     this.assembler.flush();
     this.syncStats();
   }
@@ -138,7 +144,7 @@ export class TrackPipeline {
   private emitFrame(f: AssembledFrame): void {
     if (f.keyframe && this.options.kind === "video") this.keyframeWanted = false;
     this.stats.frames++;
-    const ptsMicros = this.options.clock.toMicros(f.rtpTimestamp, this.nowMs * 1000);
+    const ptsMicros = this.options.clock.toMicros(f.rtpTimestamp, this.arrivalMs * 1000);
     this.out.frame({ kind: this.options.kind, codec: this.options.codec, keyframe: f.keyframe, data: f.data, ptsMicros });
   }
 }

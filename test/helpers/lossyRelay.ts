@@ -5,6 +5,8 @@ export interface LossyRelayOptions {
   dropRate: number;
   /** Seed of the drop decisions, so a run can be repeated. */
   seed?: number;
+  /** Drop every media packet in this window, in ms after the first media packet (a burst outage). */
+  outage?: [number, number];
 }
 
 /** Small deterministic PRNG (mulberry32). */
@@ -32,10 +34,13 @@ export class LossyRelay {
   private publisherAddress: { port: number } | undefined;
   private recbotPort = 0;
   private readonly drop: () => boolean;
+  private readonly outage: [number, number] | undefined;
+  private firstMediaMs = -1;
 
   constructor(options: LossyRelayOptions) {
     const next = random(options.seed ?? 1);
     this.drop = () => next() < options.dropRate;
+    this.outage = options.outage;
     this.publisherSide.on("message", (msg, from) => {
       this.publisherAddress = { port: from.port };
       if (this.recbotPort) this.forward(msg, this.recbotSide, this.recbotPort, this.stats.toRecbot);
@@ -51,7 +56,10 @@ export class LossyRelay {
 
   private forward(msg: Buffer, via: Socket, port: number, stats: { forwarded: number; dropped: number }): void {
     const media = msg.length > 0 && msg[0] >= 128 && msg[0] <= 191;
-    if (media && this.drop()) {
+    if (media && this.firstMediaMs < 0) this.firstMediaMs = performance.now();
+    const since = performance.now() - this.firstMediaMs;
+    const inOutage = this.outage !== undefined && since >= this.outage[0] && since < this.outage[1];
+    if (media && (inOutage || this.drop())) {
       stats.dropped++;
       return;
     }

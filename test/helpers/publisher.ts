@@ -30,8 +30,8 @@ export interface PublishOptions {
   clip: Clip;
   /** Stop after this many seconds of media (default: the whole clip). */
   seconds?: number;
-  /** Called once media flows, e.g. to inspect the recording mid-call. */
-  whileSending?: (elapsedSeconds: number) => void;
+  /** Stops sending when aborted; `publish` then returns at once, without waiting for the recording to finish. */
+  signal?: AbortSignal;
   /**
    * Send Opus DTX frames (≤ 3 bytes, what libopus emits in silence with `-dtx 1`) the way browsers do:
    * not at all, except one every 400 ms.
@@ -103,12 +103,15 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
         else await new Promise((r) => setTimeout(r, 5));
       }
     });
-    const { sent: framesSent, suppressed: audioPacketsSuppressed } = await sendClip(clip, seconds, video, audio, { dtx: options.dtx });
+    const { sent: framesSent, suppressed: audioPacketsSuppressed } = await sendClip(clip, seconds, video, audio, { dtx: options.dtx, signal: options.signal });
     for (const sender of senders) {
       const s = sender as unknown as { nackCount: number; pliCount: number; retransmittedPacketsSent: number };
       feedback.nacks += s.nackCount ?? 0;
       feedback.plis += s.pliCount ?? 0;
       feedback.retransmitted += s.retransmittedPacketsSent ?? 0;
+    }
+    if (options.signal?.aborted) {
+      return { client, sessionId: answer.sessionId, offerToAnswerMs, offerToRecordingStartedMs: NaN, offerToKeyframeOnDiskMs, framesSent, audioPacketsSuppressed, feedback, secondsSent: seconds, finished: undefined };
     }
     const started = await client.waitFor((m) => m.type === "recording" && m.state === "started");
     const offerToRecordingStartedMs = client.arrivalOf(started) - offerAt;
@@ -161,7 +164,7 @@ export function correctSenderReports(sender: RTCRtpSender): void {
 }
 
 /** Sends the clip's frames at their own pace (wall clock), packetized by werift. */
-export async function sendClip(clip: Clip, seconds: number, video: MediaStreamTrack, audio: MediaStreamTrack, options: { dtx?: boolean } = {}) {
+export async function sendClip(clip: Clip, seconds: number, video: MediaStreamTrack, audio: MediaStreamTrack, options: { dtx?: boolean; signal?: AbortSignal } = {}) {
   const vp8 = new Vp8Packetizer({ payloadType: 96 });
   const opus = new OpusPacketizer({ payloadType: 111 });
   const videoBase = Math.floor(Math.random() * 2 ** 31);
@@ -176,6 +179,7 @@ export async function sendClip(clip: Clip, seconds: number, video: MediaStreamTr
   for (const { f, kind } of events) {
     const wait = start + f.time * 1000 - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    if (options.signal?.aborted) break;
     if (kind === "video") {
       for (const p of vp8.packetize(f.data, (videoBase + Math.round(f.time * 90000)) >>> 0)) video.writeRtp(p);
     } else {

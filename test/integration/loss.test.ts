@@ -34,8 +34,10 @@ describe("recording through a lossy path", () => {
   it.each([
     { dropRate: 0.05, seed: 5 },
     { dropRate: 0.1, seed: 10 },
-  ])("with $dropRate of media packets dropped, the file decodes cleanly and keeps its duration", async ({ dropRate, seed }) => {
-    const relay = new LossyRelay({ dropRate, seed });
+    // A 1 s outage on top of 5 % loss: the jitter buffer gives up (400 ms), frames break, PLIs are needed.
+    { dropRate: 0.05, seed: 7, outage: [2000, 3000] as [number, number] },
+  ])("with $dropRate of media packets dropped (outage $outage),  the file decodes cleanly and keeps its duration", async ({ dropRate, seed, outage }) => {
+    const relay = new LossyRelay({ dropRate, seed, outage });
     await relay.start();
     try {
       const result = await publish({ url: wsUrl, clip, mapCandidate: relay.mapCandidate });
@@ -52,16 +54,17 @@ describe("recording through a lossy path", () => {
       const [v, a] = meta.trackStats!;
       const dropped = relay.stats.toRecbot.dropped + relay.stats.toPublisher.dropped;
       console.log(
-        `[loss ${dropRate * 100}%] relay dropped ${relay.stats.toRecbot.dropped}/${relay.stats.toRecbot.dropped + relay.stats.toRecbot.forwarded} packets to recbot, ` +
+        `[loss ${dropRate * 100}%${outage ? ` + outage ${outage.join("–")} ms` : ""}] relay dropped ${relay.stats.toRecbot.dropped}/${relay.stats.toRecbot.dropped + relay.stats.toRecbot.forwarded} packets to recbot, ` +
           `${relay.stats.toPublisher.dropped}/${relay.stats.toPublisher.dropped + relay.stats.toPublisher.forwarded} back (${dropped} in all); ` +
           `video frames recorded ${videoFrames}/${result.framesSent.video} (${((100 * videoFrames) / result.framesSent.video).toFixed(1)} %), ` +
-          `audio ${audioFrames}/${result.framesSent.audio} (${((100 * audioFrames) / result.framesSent.audio).toFixed(1)} %); ` +
+          `audio frames in file ${audioFrames}/${result.framesSent.audio} of which ${a.silenceFilled} silence for lost packets; ` +
           `recbot sent ${v.nacks} NACKs and ${v.keyframeRequests} PLIs, gave up ${v.lost} video packets, dropped ${v.framesDropped} video frames; ` +
           `publisher received ${result.feedback.nacks} NACKs, ${result.feedback.plis} PLIs, retransmitted ${result.feedback.retransmitted} packets; ` +
           `audio packets lost ${a.lost}; duration ${duration.toFixed(3)} s; first keyframe on disk ${result.offerToKeyframeOnDiskMs.toFixed(0)} ms after the offer`,
       );
       expect(dropped).toBeGreaterThan(0);
       expect(v.nacks).toBeGreaterThan(0);
+      if (outage) expect(v.keyframeRequests).toBeGreaterThan(1);
     } finally {
       relay.close();
     }
