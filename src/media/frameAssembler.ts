@@ -1,4 +1,5 @@
 import { dePacketizeRtpPackets, type RtpPacket } from "werift";
+import { isValidAudioFrame, isValidKeyframe } from "./bitstream.ts";
 import type { CodecName, MediaKind } from "./types.ts";
 
 /** werift's depacketizer names for our codecs. */
@@ -48,11 +49,13 @@ export class FrameAssembler {
 
   /** `gapBefore`: sequence numbers lost right before this packet (from the jitter buffer). */
   push(packet: RtpPacket, gapBefore: number): void {
+    const lost = gapBefore > 0 && this.video;
+    // The lost packets may be the tail of the frame in progress, whole frames between, or the start of
+    // this one: without codec headers we cannot tell, so both frames and the chain after them are suspect.
+    if (lost) this.broken = true;
     const current = this.packets.length ? this.packets[0].header.timestamp : undefined;
-    if (current !== undefined && packet.header.timestamp !== current) this.finish();
-    if (gapBefore > 0 && this.video) {
-      // The lost packets may belong to the frame in progress, to this one, or be whole frames between:
-      // without parsing codec headers we cannot tell, so this frame and the chain after it are suspect.
+    if (current !== undefined && packet.header.timestamp !== current) this.finishUnmarked();
+    if (lost) {
       this.broken = true;
       this.waitingForKeyframe = true;
     }
@@ -60,9 +63,15 @@ export class FrameAssembler {
     if (packet.header.marker || !this.video) this.finish();
   }
 
-  /** End of stream: a trailing frame without its marker is incomplete only if loss was seen. */
+  /** End of stream: a trailing video frame without its marker is incomplete. */
   flush(): void {
-    if (this.packets.length) this.finish();
+    if (this.packets.length) this.finishUnmarked();
+  }
+
+  /** Ends a frame whose marker packet never came: senders mark the last packet of every video frame. */
+  private finishUnmarked(): void {
+    if (this.video) this.broken = true;
+    this.finish();
   }
 
   private finish(): void {
@@ -77,6 +86,9 @@ export class FrameAssembler {
     packets.length = 0;
     this.broken = false;
 
+    if (result && result.data.length > 0 && !this.video && !isValidAudioFrame(this.codec, result.data)) result = undefined;
+    // A "keyframe" without the codec's keyframe header is a fragment or garbage, not a place to start decoding.
+    if (result?.isKeyframe && this.video && !isValidKeyframe(this.codec, result.data)) result = undefined;
     if (!result || result.data.length === 0) {
       this.out.dropped();
       if (this.video) {

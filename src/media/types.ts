@@ -23,4 +23,8 @@ export interface TrackStats {
   frames: number;
   framesDropped: number;
   keyframeRequests: number;
+  /** NACK feedback messages sent for this track (counted by the session from werift's NACK handler). */
+  nacks: number;
+  /** Silent 20 ms Opus frames written into gaps (DTX, lost packets). */
+  silenceFilled: number;
 }

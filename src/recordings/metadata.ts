@@ -1,4 +1,4 @@
-import type { CodecName, MediaKind } from "../media/types.ts";
+import type { CodecName, MediaKind, TrackStats } from "../media/types.ts";
 
 export type RecordingState = "recording" | "finished" | "failed" | "interrupted";
 
@@ -21,5 +21,7 @@ export interface RecordingMetadata {
   durationMs?: number;
   sizeBytes?: number;
   frames?: number;
+  /** Per track (same order as `tracks`): packets, loss, NACKs and keyframe requests, when the file was finalized. */
+  trackStats?: TrackStats[];
   error?: string;
 }

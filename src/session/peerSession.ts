@@ -1,8 +1,8 @@
 import { EventEmitter } from "node:events";
 import type { FastifyBaseLogger as Logger } from "fastify";
-import { RTCPeerConnection, type MediaStreamTrack, type RTCRtpReceiver, type RtpPacket } from "werift";
+import { RTCPeerConnection, RtcpSrPacket, type MediaStreamTrack, type RTCRtpReceiver, type RtpPacket } from "werift";
 import type { Config } from "../config/schema.ts";
-import { wallMs } from "../media/clock.ts";
+import { StreamClock, wallMs } from "../media/clock.ts";
 import { TrackPipeline } from "../media/pipeline.ts";
 import type { CodecName, TrackStats } from "../media/types.ts";
 import type { RecordingMetadata } from "../recordings/metadata.ts";
@@ -56,7 +56,6 @@ interface TrackState {
   receiver: RTCRtpReceiver;
   pipeline: TrackPipeline;
   ssrc: number;
-  nacks: number;
 }
 
 /** A peer that does not come back within this time after ICE reports "disconnected" is closed. */
@@ -80,6 +79,8 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
   private remoteApplied = false;
   private readonly tracks: TrackState[] = [];
   private readonly recorders: StreamRecorder[] = [];
+  /** One clock per remote MediaStream, so its tracks share the RTCP sender-report offset. */
+  private readonly clocks = new Map<string, StreamClock>();
   private pollTimer: NodeJS.Timeout | undefined;
   private limitTimer: NodeJS.Timeout | undefined;
   private connectTimer: NodeJS.Timeout | undefined;
@@ -124,7 +125,7 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
       totals.bytes += t.pipeline.stats.bytes;
       totals.lost += t.pipeline.stats.lost;
       totals.keyframeRequests += t.pipeline.stats.keyframeRequests;
-      totals.nacks += t.nacks;
+      totals.nacks += t.pipeline.stats.nacks;
     }
     for (const r of this.recorders) {
       totals.framesWritten += r.progress.frames;
@@ -211,12 +212,12 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
     const codec = chosen[track.kind as "audio" | "video"];
     if (!codec) return;
     const state: TrackState = {
-      track, receiver, ssrc: track.ssrc ?? 0, nacks: 0,
+      track, receiver, ssrc: track.ssrc ?? 0,
       pipeline: new TrackPipeline(
         {
           kind: track.kind as "audio" | "video",
           codec,
-          clockRate: codecTable[codec].clockRate,
+          clock: this.streamClock(track.streamId ?? "-").track(codecTable[codec].clockRate),
           jitterDelayMs: track.kind === "video" ? this.deps.config.jitterVideoMs : this.deps.config.jitterAudioMs,
           keyframeIntervalMs: KEYFRAME_INTERVAL_MS,
         },
@@ -227,9 +228,6 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
       ),
     };
     this.tracks.push(state);
-    receiver.onPacketLost.subscribe(() => {
-      state.nacks++;
-    });
     track.onReceiveRtp.subscribe((packet: RtpPacket) => {
       if (this.closing) return;
       const now = wallMs();
@@ -237,6 +235,22 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
       this.lastMediaMs = now;
       state.pipeline.push(packet, now);
     });
+    receiver.onPacketLost.subscribe(() => {
+      state.pipeline.stats.nacks++;
+    });
+    // werift routes only sender reports here; their NTP time is parsed by the clock, not by werift (WERIFT.md).
+    track.onReceiveRtcp.subscribe((packet) => {
+      if (this.closing || !(packet instanceof RtcpSrPacket)) return;
+      state.pipeline.senderReport(packet.senderInfo.ntpTimestamp, packet.senderInfo.rtpTimestamp, wallMs());
+      const clock = state.pipeline.clock;
+      this.log.debug({ kind: track.kind, jumpMs: clock.lastJumpMicros / 1000, correctionMs: clock.pendingCorrectionMicros / 1000 }, "sender report");
+    });
+  }
+
+  private streamClock(streamId: string): StreamClock {
+    let clock = this.clocks.get(streamId);
+    if (!clock) this.clocks.set(streamId, (clock = new StreamClock()));
+    return clock;
   }
 
   private requestKeyframe(state: TrackState): void {
@@ -259,7 +273,10 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
         clockRate: codecTable[s.pipeline.codec].clockRate,
         channels: s.pipeline.codec === "opus" ? 2 : 1,
       }));
-      const recorder = new StreamRecorder({ store: this.deps.store, sessionId: this.id, streamId, tracks, log: this.log });
+      const recorder = new StreamRecorder({
+        store: this.deps.store, sessionId: this.id, streamId, tracks, log: this.log,
+        trackStats: () => states.map((s) => ({ ...s.pipeline.stats })),
+      });
       const report = (state: RecordingEvent["state"], meta: RecordingMetadata, error?: Error) =>
         this.emit("recording", { recordingId: meta.id, state, file: meta.file, streamId, error: error?.message }, meta);
       recorder.on("started", (m) => report("started", m));

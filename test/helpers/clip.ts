@@ -30,21 +30,36 @@ export interface ClipOptions {
   videoBitrate?: string;
   /** Keyframe interval in frames. */
   gop?: number;
+  /**
+   * "testsrc": moving test pattern + continuous tone. "flash": black with one white frame at each whole
+   * second, silence with a 50 ms beep at each whole second (for A/V sync measurement).
+   */
+  pattern?: "testsrc" | "flash";
+  /** Mute the audio for this span of seconds [from, to) (a silence in the middle of the clip). */
+  silence?: [number, number];
+  /** Encode Opus with DTX: during silence the encoder emits tiny packets instead of full frames. */
+  dtx?: boolean;
 }
 
 /** Encodes a test clip (moving test pattern + sine tone) to VP8 (IVF) and Opus (Ogg) with ffmpeg, then parses both. */
 export async function makeClip(options: ClipOptions = {}): Promise<Clip> {
-  const { seconds = 5, width = 320, height = 240, fps = 30, tone = 440, videoBitrate = "600k", gop = 60 } = options;
+  const { seconds = 5, width = 320, height = 240, fps = 30, tone = 440, videoBitrate = "600k", gop = 60, pattern = "testsrc" } = options;
+  const videoSource = pattern === "flash"
+    ? `color=c=black:size=${width}x${height}:rate=${fps},drawbox=x=0:y=0:w=iw:h=ih:color=white:t=fill:enable='lt(mod(t\\,1)\\,${0.5 / fps})'`
+    : `testsrc2=size=${width}x${height}:rate=${fps}`;
+  let audioExpr = pattern === "flash" ? `if(lt(mod(t\\,1)\\,0.05)\\,0.8*sin(2*PI*1000*t)\\,0)` : `0.125*sin(2*PI*${tone}*t)`;
+  if (options.silence) audioExpr = `if(between(t\\,${options.silence[0]}\\,${options.silence[1]})\\,0\\,${audioExpr})`;
+  const audioSource = `aevalsrc='${audioExpr}':s=48000:c=stereo`;
   const dir = mkdtempSync(path.join(tmpdir(), "recbot-clip-"));
   const ivf = path.join(dir, "video.ivf");
   const ogg = path.join(dir, "audio.ogg");
   await run("ffmpeg", [
     "-v", "error", "-y",
-    "-f", "lavfi", "-i", `testsrc2=size=${width}x${height}:rate=${fps}`,
-    "-f", "lavfi", "-i", `sine=frequency=${tone}:sample_rate=48000`,
+    "-f", "lavfi", "-i", videoSource,
+    "-f", "lavfi", "-i", audioSource,
     "-t", String(seconds), "-map", "0:v", "-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", videoBitrate,
     "-g", String(gop), "-auto-alt-ref", "0", ivf,
-    "-t", String(seconds), "-map", "1:a", "-c:a", "libopus", "-b:a", "64k", "-frame_duration", "20", "-ac", "2", ogg,
+    "-t", String(seconds), "-map", "1:a", "-c:a", "libopus", "-b:a", "64k", "-frame_duration", "20", "-ac", "2", ...(options.dtx ? ["-dtx", "1", "-application", "voip"] : []), ogg,
   ]);
   return { video: parseIvf(readFileSync(ivf)), audio: parseOggOpus(readFileSync(ogg)), fps, seconds };
 }

@@ -25,9 +25,13 @@ export async function probe(file: string): Promise<Probe> {
   return JSON.parse(stdout) as Probe;
 }
 
-/** What `ffmpeg -v error -i FILE -f null -` prints: empty for a file that decodes cleanly. */
+/**
+ * What `ffmpeg -v error -i FILE -f null -` prints: empty for a file that decodes cleanly.
+ * `-enc_time_base -1` keeps the file's own (ms) time base: by default ffmpeg 5.1 re-times video to 1/fps,
+ * and two frames of variable-rate video less than a frame apart then "collide" in the null muxer.
+ */
 export async function decodeErrors(file: string): Promise<string> {
-  const { stdout, stderr } = await run("ffmpeg", ["-nostdin", "-v", "error", "-i", file, "-f", "null", "-"], { maxBuffer: 16 << 20 });
+  const { stdout, stderr } = await run("ffmpeg", ["-nostdin", "-v", "error", "-i", file, "-enc_time_base", "-1", "-f", "null", "-"], { maxBuffer: 16 << 20 });
   return (stdout + stderr).trim();
 }
 

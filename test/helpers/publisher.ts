@@ -1,6 +1,7 @@
 import {
-  MediaStream, MediaStreamTrack, OpusPacketizer, RTCPeerConnection, Vp8Packetizer, useOPUS, useVP8,
+  MediaStream, MediaStreamTrack, OpusPacketizer, RTCPeerConnection, Vp8Packetizer, useOPUS, useVP8, type RTCRtpSender,
 } from "werift";
+import { unixMicrosToNtp, wallMs } from "../../src/media/clock.ts";
 import { statSync } from "node:fs";
 import { resolveConfig } from "../../src/config/loadConfig.ts";
 import { iceOptions, isLoopback } from "../../src/session/iceOptions.ts";
@@ -15,6 +16,10 @@ export interface PublishResult {
   /** Until the file on disk holds more than its header: the first keyframe has been written. */
   offerToKeyframeOnDiskMs: number;
   framesSent: { video: number; audio: number };
+  /** Audio packets not sent because they were DTX frames (see `dtx`). */
+  audioPacketsSuppressed: number;
+  /** What recbot asked of this publisher: NACKed packets' feedback messages, PLIs, retransmitted packets. */
+  feedback: { nacks: number; plis: number; retransmitted: number };
   secondsSent: number;
   finished: any;
 }
@@ -27,6 +32,17 @@ export interface PublishOptions {
   seconds?: number;
   /** "bye" (default) hangs up politely and waits for the finished recording; "abrupt" just drops socket and peer. */
   hangup?: "bye" | "abrupt";
+  /** Stops sending when aborted; `publish` then returns at once, without waiting for the recording to finish. */
+  signal?: AbortSignal;
+  /**
+   * Send Opus DTX frames (≤ 3 bytes, what libopus emits in silence with `-dtx 1`) the way browsers do:
+   * not at all, except one every 400 ms.
+   */
+  dtx?: boolean;
+  /** Rewrites ICE candidates both ways (e.g. to route media through a lossy relay). */
+  mapCandidate?: (direction: "toRecbot" | "fromRecbot", candidate: string) => string;
+  /** Called once connected, with the publisher's peer connection. */
+  onConnected?: (pc: RTCPeerConnection) => void;
 }
 
 /** Header and track list are well under this; a 320x240 VP8 keyframe is well over it. */
@@ -45,13 +61,18 @@ export function loopbackPeer(): RTCPeerConnection {
  * offer, trickle ICE both ways, media paced in real time from the clip's timestamps, then `bye`,
  * and waits for `recording: finished`.
  */
-export async function publish({ url, clip, seconds = clip.seconds, hangup = "bye" }: PublishOptions): Promise<PublishResult> {
+export async function publish(options: PublishOptions): Promise<PublishResult> {
+  const { url, clip, seconds = clip.seconds, mapCandidate = (_d, c) => c, hangup = "bye" } = options;
   const pc = loopbackPeer();
   const video = new MediaStreamTrack({ kind: "video" });
   const audio = new MediaStreamTrack({ kind: "audio" });
   const stream = new MediaStream([video, audio]);
-  pc.addTransceiver(video, { direction: "sendonly", streams: [stream] });
-  pc.addTransceiver(audio, { direction: "sendonly", streams: [stream] });
+  const senders = [
+    pc.addTransceiver(video, { direction: "sendonly", streams: [stream] }).sender,
+    pc.addTransceiver(audio, { direction: "sendonly", streams: [stream] }).sender,
+  ];
+  senders.forEach(correctSenderReports);
+  const feedback = { nacks: 0, plis: 0, retransmitted: 0 };
 
   const client = new WsClient(url);
   try {
@@ -59,19 +80,23 @@ export async function publish({ url, clip, seconds = clip.seconds, hangup = "bye
     client.socket.on("message", (raw) => {
       const m = JSON.parse(raw.toString());
       if (m.type === "candidate" && m.candidate && isLoopback(m.candidate.candidate.split(" ")[4] ?? "")) {
-        void pc.addIceCandidate(m.candidate).catch(() => {});
+        void pc.addIceCandidate({ ...m.candidate, candidate: mapCandidate("fromRecbot", m.candidate.candidate) }).catch(() => {});
       }
     });
-    pc.onIceCandidate.subscribe((c) => client.send({ type: "candidate", candidate: c ? c.toJSON() : null }));
+    pc.onIceCandidate.subscribe((c) => {
+      const json = c?.toJSON();
+      client.send({ type: "candidate", candidate: json ? { ...json, candidate: mapCandidate("toRecbot", json.candidate ?? "") } : null });
+    });
 
     await pc.setLocalDescription(await pc.createOffer());
     const offerAt = performance.now();
-    client.send({ type: "offer", sdp: pc.localDescription!.sdp });
+    client.send({ type: "offer", sdp: mapSdpCandidates(pc.localDescription!.sdp, (c) => mapCandidate("toRecbot", c)) });
     const answer = await client.waitFor((m) => m.type === "answer" || m.type === "error");
     if (answer.type === "error") throw new Error(`recbot refused the offer: ${answer.code}: ${answer.message}`);
     const offerToAnswerMs = performance.now() - offerAt;
-    await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
+    await pc.setRemoteDescription({ type: "answer", sdp: mapSdpCandidates(answer.sdp, (c) => mapCandidate("fromRecbot", c)) });
     await waitConnected(pc);
+    options.onConnected?.(pc);
 
     let offerToKeyframeOnDiskMs = NaN;
     void client.waitFor((m) => m.type === "recording" && m.state === "started").then(async (m) => {
@@ -80,23 +105,37 @@ export async function publish({ url, clip, seconds = clip.seconds, hangup = "bye
         else await new Promise((r) => setTimeout(r, 5));
       }
     });
-    const framesSent = await sendClip(clip, seconds, video, audio);
+    const { sent: framesSent, suppressed: audioPacketsSuppressed } = await sendClip(clip, seconds, video, audio, { dtx: options.dtx, signal: options.signal });
+    for (const sender of senders) {
+      const s = sender as unknown as { nackCount: number; pliCount: number; retransmittedPacketsSent: number };
+      feedback.nacks += s.nackCount ?? 0;
+      feedback.plis += s.pliCount ?? 0;
+      feedback.retransmitted += s.retransmittedPacketsSent ?? 0;
+    }
+    if (options.signal?.aborted) {
+      return { client, sessionId: answer.sessionId, offerToAnswerMs, offerToRecordingStartedMs: NaN, offerToKeyframeOnDiskMs, framesSent, audioPacketsSuppressed, feedback, secondsSent: seconds, finished: undefined };
+    }
     const started = await client.waitFor((m) => m.type === "recording" && m.state === "started");
     const offerToRecordingStartedMs = client.arrivalOf(started) - offerAt;
     if (hangup === "abrupt") {
       client.socket.terminate();
-      return { client, sessionId: answer.sessionId, offerToAnswerMs, offerToRecordingStartedMs, offerToKeyframeOnDiskMs, framesSent, secondsSent: seconds, finished: undefined };
+      return { client, sessionId: answer.sessionId, offerToAnswerMs, offerToRecordingStartedMs, offerToKeyframeOnDiskMs, framesSent, audioPacketsSuppressed, feedback, secondsSent: seconds, finished: undefined };
     }
 
     // The server may have ended the session itself (a limit): then there is no one to say bye to.
     if (client.socket.readyState === client.socket.OPEN) client.send({ type: "bye" });
     const finished = await client.waitFor((m) => m.type === "recording" && (m.state === "finished" || m.state === "failed"), 30_000);
     await client.closed();
-    return { client, sessionId: answer.sessionId, offerToAnswerMs, offerToRecordingStartedMs, offerToKeyframeOnDiskMs, framesSent, secondsSent: seconds, finished };
+    return { client, sessionId: answer.sessionId, offerToAnswerMs, offerToRecordingStartedMs, offerToKeyframeOnDiskMs, framesSent, audioPacketsSuppressed, feedback, secondsSent: seconds, finished };
   } finally {
     client.close();
     await pc.close();
   }
+}
+
+/** Applies `map` to every inline `a=candidate:` line (werift puts all candidates in the SDP, too). */
+function mapSdpCandidates(sdp: string, map: (candidate: string) => string): string {
+  return sdp.replace(/^a=(candidate:[^\r\n]*)/gm, (_line, c: string) => `a=${map(c)}`);
 }
 
 export function waitConnected(pc: RTCPeerConnection, timeoutMs = 15_000): Promise<void> {
@@ -116,8 +155,23 @@ export function waitConnected(pc: RTCPeerConnection, timeoutMs = 15_000): Promis
   });
 }
 
+/**
+ * werift 0.25.2 writes the SR's NTP fraction wrong (WERIFT.md). It takes the SR's NTP time from the send time of
+ * the last RTP packet (a private field set per packet): store a correct RFC 3550 timestamp there instead.
+ */
+export function correctSenderReports(sender: RTCRtpSender): void {
+  let ntp = 0n;
+  Object.defineProperty(sender, "ntpTimestamp", {
+    configurable: true,
+    get: () => ntp,
+    set: () => {
+      ntp = unixMicrosToNtp(wallMs() * 1000);
+    },
+  });
+}
+
 /** Sends the clip's frames at their own pace (wall clock), packetized by werift. */
-export async function sendClip(clip: Clip, seconds: number, video: MediaStreamTrack, audio: MediaStreamTrack) {
+export async function sendClip(clip: Clip, seconds: number, video: MediaStreamTrack, audio: MediaStreamTrack, options: { dtx?: boolean; signal?: AbortSignal } = {}) {
   const vp8 = new Vp8Packetizer({ payloadType: 96 });
   const opus = new OpusPacketizer({ payloadType: 111 });
   const videoBase = Math.floor(Math.random() * 2 ** 31);
@@ -128,17 +182,25 @@ export async function sendClip(clip: Clip, seconds: number, video: MediaStreamTr
   ].sort((a, b) => a.f.time - b.f.time);
   const start = performance.now();
   const sent = { video: 0, audio: 0 };
+  let suppressed = 0;
   for (const { f, kind } of events) {
     const wait = start + f.time * 1000 - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    if (options.signal?.aborted) break;
     if (kind === "video") {
       for (const p of vp8.packetize(f.data, (videoBase + Math.round(f.time * 90000)) >>> 0)) video.writeRtp(p);
     } else {
+      const dtxFrame = options.dtx && f.data.length <= 3;
+      // A DTX sender sends one comfort-noise frame every 400 ms of silence, and nothing else.
+      if (dtxFrame && Math.round(f.time * 50) % 20 !== 0) {
+        suppressed++;
+        continue;
+      }
       for (const p of opus.packetize(f.data, (audioBase + Math.round(f.time * 48000)) >>> 0)) audio.writeRtp(p);
     }
     sent[kind]++;
   }
   // Let the last packets leave before the caller hangs up.
   await new Promise((r) => setTimeout(r, 100));
-  return sent;
+  return { sent, suppressed };
 }

@@ -19,8 +19,8 @@ export function outputOptions(container: RecordingMetadata["container"]): string
     "-map", "0",
     "-c", "copy",
     "-f", container === "webm" ? "webm" : "matroska",
-    // Each cluster and packet reaches the file promptly: a crash loses at most about a second.
-    "-cluster_time_limit", "1000",
+    // Each cluster and packet reaches the file promptly: a crash loses about half a second (the cluster in progress).
+    "-cluster_time_limit", "500",
     "-flush_packets", "1",
     "-y",
   ];

@@ -118,7 +118,12 @@ export function mkvHeader(tracks: readonly MkvTrack[]): Buffer {
       const rate = t.sampleRate ?? 48000;
       const channels = t.channels ?? 1;
       parts.push(el(0xe1, [float(0xb5, rate), uint(0x9f, channels)]));
-      if (t.codec === "opus") priv ??= opusHead(channels, rate);
+      if (t.codec === "opus") {
+        priv ??= opusHead(channels, rate);
+        // CodecDelay = the OpusHead pre-skip in ns: without it ffmpeg does not trim the encoder's lookahead and
+        // audio plays 6.5 ms late. SeekPreRoll 80 ms as the WebM/Opus mapping asks.
+        parts.push(uint(0x56aa, Math.round((priv.readUInt16LE(10) / 48000) * 1e9)), uint(0x56bb, 80_000_000));
+      }
       if (t.codec === "pcmu" || t.codec === "pcma") priv ??= waveFormat(t.codec, rate, channels);
     }
     if (priv) parts.push(el(0x63a2, priv));

@@ -2,7 +2,7 @@ import { EventEmitter } from "node:events";
 import { PassThrough } from "node:stream";
 import ffmpeg from "fluent-ffmpeg";
 import type { FastifyBaseLogger as Logger } from "fastify";
-import type { Frame, MediaKind, CodecName } from "../../media/types.ts";
+import type { Frame, MediaKind, CodecName, TrackStats } from "../../media/types.ts";
 import type { RecordingMetadata } from "../../recordings/metadata.ts";
 import type { RecordingStore } from "../../recordings/store.ts";
 import { FfmpegExitError, errorMessage } from "../../util/errors.ts";
@@ -23,6 +23,8 @@ export interface StreamRecorderOptions {
   streamId: string;
   tracks: readonly RecorderTrack[];
   log: Logger;
+  /** The tracks' media statistics, stored in the sidecar when the file is finalized. */
+  trackStats?: () => TrackStats[];
   /** How long to hold early frames while waiting for every video track's first keyframe. */
   startWaitMs?: number;
 }
@@ -256,6 +258,7 @@ export class StreamRecorder extends EventEmitter<StreamRecorderEvents> implement
     this.meta.endedAt = new Date().toISOString();
     this.meta.durationMs = this.lastMs;
     this.meta.frames = this.frames;
+    this.meta.trackStats = this.options.trackStats?.();
     let size = 0;
     for (const s of this.meta.segments!) size += (await this.options.store.sizeOf(s.file)) ?? 0;
     this.meta.sizeBytes = size;

@@ -1,0 +1,138 @@
+import fc from "fast-check";
+import { RtpHeader, RtpPacket, Vp8Packetizer } from "werift";
+import { beforeAll, describe, expect, it } from "vitest";
+import { makeClip, type EncodedFrame } from "../../test/helpers/clip.ts";
+import { FrameAssembler, type AssembledFrame } from "./frameAssembler.ts";
+import type { CodecName } from "./types.ts";
+
+interface Sent {
+  frame: number;
+  packet: RtpPacket;
+}
+
+function collect(codec: CodecName, kind: "audio" | "video") {
+  const frames: AssembledFrame[] = [];
+  const counts = { dropped: 0, needKeyframe: 0 };
+  const assembler = new FrameAssembler(codec, kind, {
+    frame: (f) => frames.push(f),
+    dropped: () => counts.dropped++,
+    needKeyframe: () => counts.needKeyframe++,
+  });
+  return { assembler, frames, counts };
+}
+
+/** Feeds packets in order; a skipped packet shows up as gapBefore on the next one, as the jitter buffer reports it. */
+function feed(assembler: FrameAssembler, packets: Sent[], lose: (s: Sent, index: number) => boolean) {
+  let gap = 0;
+  packets.forEach((s, i) => {
+    if (lose(s, i)) {
+      gap++;
+      return;
+    }
+    assembler.push(s.packet, gap);
+    gap = 0;
+  });
+  assembler.flush();
+}
+
+describe("FrameAssembler (VP8 from werift's Vp8Packetizer)", () => {
+  let video: EncodedFrame[];
+  let packets: Sent[];
+  const firstPacketOf = (frame: number) => packets.findIndex((s) => s.frame === frame);
+  const lastPacketOf = (frame: number) => packets.findLastIndex((s) => s.frame === frame);
+
+  beforeAll(async () => {
+    // 2 s at 30 fps with a keyframe every 20 frames: frames 0, 20, 40 are keyframes.
+    video = (await makeClip({ seconds: 2, gop: 20, videoBitrate: "800k" })).video;
+    const vp8 = new Vp8Packetizer({ payloadType: 96, maxPayloadSize: 600, sequenceNumber: 65500 });
+    packets = video.flatMap((f, frame) => vp8.packetize(f.data, (0xfffff000 + frame * 3000) >>> 0).map((packet) => ({ frame, packet })));
+  });
+
+  it("rebuilds every frame byte for byte when nothing is lost (sequence and timestamps wrap)", () => {
+    const { assembler, frames, counts } = collect("vp8", "video");
+    feed(assembler, packets, () => false);
+    expect(packets.length).toBeGreaterThan(video.length); // keyframes span several packets
+    expect(frames.map((f) => f.data)).toEqual(video.map((f) => f.data));
+    expect(frames.map((f) => f.keyframe)).toEqual(video.map((f) => f.keyframe));
+    expect(counts).toEqual({ dropped: 0, needKeyframe: 0 });
+  });
+
+  it.each([
+    { name: "a lost packet in the middle of a keyframe drops it and everything up to the next keyframe", lostFrame: 20, which: "middle" as const },
+    { name: "a lost first packet of a delta frame drops the frames up to the next keyframe", lostFrame: 5, which: "first" as const },
+    { name: "a lost last (marker) packet of a delta frame drops it and the frames up to the next keyframe", lostFrame: 5, which: "last" as const },
+  ])("$name", ({ lostFrame, which }) => {
+    const first = firstPacketOf(lostFrame);
+    const last = lastPacketOf(lostFrame);
+    const lostIndex = which === "first" ? first : which === "last" ? last : Math.floor((first + last) / 2);
+    if (which === "middle") expect(last - first).toBeGreaterThanOrEqual(2);
+    const { assembler, frames, counts } = collect("vp8", "video");
+    feed(assembler, packets, (_s, i) => i === lostIndex);
+    const nextKey = video.findIndex((f, i) => i > lostFrame && f.keyframe);
+    const expected = video.filter((_f, i) => i < lostFrame || i >= nextKey);
+    expect(frames.map((f) => f.data)).toEqual(expected.map((f) => f.data));
+    expect(counts.dropped).toBe(nextKey - lostFrame);
+    expect(counts.needKeyframe).toBeGreaterThan(0);
+  });
+
+  it("a stream joined mid-way starts at the next keyframe", () => {
+    const { assembler, frames } = collect("vp8", "video");
+    const start = firstPacketOf(7);
+    feed(assembler, packets.slice(start), () => false);
+    expect(frames[0].data).toEqual(video[20].data);
+    expect(frames.length).toBe(video.length - 20);
+  });
+
+  it("a keyframe cut off at the end of the stream is not written", () => {
+    const { assembler, frames } = collect("vp8", "video");
+    feed(assembler, packets.slice(0, lastPacketOf(0)), () => false);
+    expect(frames).toEqual([]);
+  });
+});
+
+describe("FrameAssembler with garbage payloads", () => {
+  const rtp = (seq: number, timestamp: number, marker: boolean, payload: Uint8Array) =>
+    new RtpPacket(new RtpHeader({ sequenceNumber: seq & 0xffff, timestamp, marker, payloadType: 96 }), Buffer.from(payload));
+
+  it.each(["vp8", "vp9", "h264", "av1"] as const)("%s: random payloads never throw and never make a frame", (codec) => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ payload: fc.uint8Array({ maxLength: 300 }), marker: fc.boolean(), newFrame: fc.boolean(), gap: fc.nat(3) }), { maxLength: 60 }),
+        (input) => {
+          const { assembler, frames } = collect(codec, "video");
+          let ts = 1000;
+          input.forEach((p, i) => {
+            if (p.newFrame) ts += 3000;
+            assembler.push(rtp(i, ts, p.marker, p.payload), p.gap);
+          });
+          assembler.flush();
+          expect(frames).toEqual([]);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it.each(["opus", "pcmu", "pcma"] as const)("%s: random payloads never throw", (codec) => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 200 }), { maxLength: 60 }), (input) => {
+        const { assembler } = collect(codec, "audio");
+        input.forEach((payload, i) => assembler.push(rtp(i, i * 960, false, payload), 0));
+        assembler.flush();
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it.each([
+    { name: "an empty payload", payload: [] },
+    { name: "a code 1 packet with an odd length", payload: [0x01, 1, 2, 3] },
+    { name: "a code 2 packet whose first frame is longer than the packet", payload: [0x02, 200, 1, 2] },
+    { name: "a code 3 packet with zero frames", payload: [0x03, 0x00, 1, 2] },
+  ])("opus: $name is not written as a frame", ({ payload }) => {
+    const { assembler, frames, counts } = collect("opus", "audio");
+    assembler.push(rtp(1, 960, false, Uint8Array.from(payload)), 0);
+    expect(frames).toEqual([]);
+    expect(counts.dropped).toBe(1);
+  });
+});

@@ -1,0 +1,90 @@
+import { execFile } from "node:child_process";
+import { writeFile } from "node:fs/promises";
+import { promisify } from "node:util";
+import { mkvBlockHeader, mkvCluster, mkvHeader } from "../../src/sinks/ffmpegRecorder/mkvStream.ts";
+import type { Clip } from "./clip.ts";
+
+const run = promisify(execFile);
+
+/** Times (s) of frames whose mean luma says "white", first frame of each flash only. */
+export async function findFlashes(file: string): Promise<number[]> {
+  const { stdout } = await run("ffmpeg", [
+    "-nostdin", "-v", "error", "-i", file, "-map", "0:v:0",
+    "-vf", "signalstats,metadata=print:key=lavfi.signalstats.YAVG:file=-", "-f", "null", "-",
+  ], { maxBuffer: 64 << 20 });
+  const flashes: number[] = [];
+  let time = NaN;
+  let previousWhite = false;
+  for (const line of stdout.split("\n")) {
+    const t = /pts_time:([-\d.]+)/.exec(line);
+    if (t) time = Number(t[1]);
+    const y = /YAVG=([\d.]+)/.exec(line);
+    if (y) {
+      const white = Number(y[1]) > 128;
+      if (white && !previousWhite) flashes.push(time);
+      previousWhite = white;
+    }
+  }
+  return flashes;
+}
+
+/** Decoded audio, mono, 48 kHz, placed by its timestamps (gaps filled with silence), from time 0. */
+export async function decodeAudio(file: string): Promise<Float32Array> {
+  const { stdout } = await run("ffmpeg", [
+    "-nostdin", "-v", "error", "-i", file, "-map", "0:a:0",
+    "-af", "aresample=async=1:first_pts=0", "-ac", "1", "-ar", "48000", "-f", "f32le", "-",
+  ], { encoding: "buffer", maxBuffer: 256 << 20 });
+  return new Float32Array(stdout.buffer, stdout.byteOffset, stdout.byteLength / 4);
+}
+
+/** Onset times (s) of beeps: 1 ms RMS windows crossing a threshold after at least 300 ms of quiet. */
+export function findBeeps(samples: Float32Array, rate = 48000): number[] {
+  const window = rate / 1000;
+  const beeps: number[] = [];
+  let quietMs = Infinity;
+  for (let w = 0; (w + 1) * window <= samples.length; w++) {
+    let sum = 0;
+    for (let i = w * window; i < (w + 1) * window; i++) sum += samples[i] * samples[i];
+    const rms = Math.sqrt(sum / window);
+    if (rms > 0.1) {
+      if (quietMs >= 300) beeps.push(w / 1000);
+      quietMs = 0;
+    } else {
+      quietMs++;
+    }
+  }
+  return beeps;
+}
+
+export interface SyncReport {
+  /** Audio-minus-video offsets (ms) of the matched flash/beep pairs. */
+  offsetsMs: number[];
+  meanMs: number;
+  maxAbsMs: number;
+  flashes: number;
+  beeps: number;
+}
+
+/** Pairs each flash with the nearest beep (within 400 ms) and reports audio-minus-video offsets. */
+export async function measureAvSync(file: string): Promise<SyncReport> {
+  const flashes = await findFlashes(file);
+  const beeps = findBeeps(await decodeAudio(file));
+  const offsetsMs: number[] = [];
+  for (const f of flashes) {
+    let best = Infinity;
+    for (const b of beeps) if (Math.abs(b - f) < Math.abs(best)) best = b - f;
+    if (Math.abs(best) <= 0.4) offsetsMs.push(best * 1000);
+  }
+  const meanMs = offsetsMs.reduce((a, b) => a + b, 0) / offsetsMs.length;
+  const maxAbsMs = Math.max(...offsetsMs.map(Math.abs));
+  return { offsetsMs, meanMs, maxAbsMs, flashes: flashes.length, beeps: beeps.length };
+}
+
+/** Writes a clip straight into a Matroska file with its own timestamps (no network): the measurement's baseline. */
+export async function writeClipMkv(clip: Clip, file: string): Promise<void> {
+  const parts: Buffer[] = [mkvHeader([{ kind: "video", codec: "vp8" }, { kind: "audio", codec: "opus", sampleRate: 48000, channels: 2 }])];
+  const events = [...clip.video.map((f) => ({ track: 1, f })), ...clip.audio.map((f) => ({ track: 2, f }))].sort((a, b) => a.f.time - b.f.time);
+  parts.push(mkvCluster(0));
+  for (const { track, f } of events) parts.push(mkvBlockHeader(track, Math.round(f.time * 1000), f.keyframe, f.data.length), f.data);
+  await writeFile(file, Buffer.concat(parts));
+}

@@ -1,0 +1,87 @@
+import { createSocket, type Socket } from "node:dgram";
+
+export interface LossyRelayOptions {
+  /** Share of media packets (RTP/RTCP) dropped, each direction. */
+  dropRate: number;
+  /** Seed of the drop decisions, so a run can be repeated. */
+  seed?: number;
+  /** Drop every media packet in this window, in ms after the first media packet (a burst outage). */
+  outage?: [number, number];
+}
+
+/** Small deterministic PRNG (mulberry32). */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * A UDP relay on 127.0.0.1 between a publisher and recbot that drops a share of media packets.
+ * The publisher talks to `publisherSide`, recbot to `recbotSide`; ICE candidates are rewritten with
+ * `mapCandidate` so each peer sees the relay as the other. Only RTP/RTCP (first byte 128–191, RFC 7983) is
+ * dropped: STUN and DTLS pass, so the connection itself comes up reliably and loss hits media and feedback.
+ */
+export class LossyRelay {
+  readonly stats = { toRecbot: { forwarded: 0, dropped: 0 }, toPublisher: { forwarded: 0, dropped: 0 } };
+  private readonly publisherSide: Socket = createSocket("udp4");
+  private readonly recbotSide: Socket = createSocket("udp4");
+  private publisherAddress: { port: number } | undefined;
+  private recbotPort = 0;
+  private readonly drop: () => boolean;
+  private readonly outage: [number, number] | undefined;
+  private firstMediaMs = -1;
+
+  constructor(options: LossyRelayOptions) {
+    const next = random(options.seed ?? 1);
+    this.drop = () => next() < options.dropRate;
+    this.outage = options.outage;
+    this.publisherSide.on("message", (msg, from) => {
+      this.publisherAddress = { port: from.port };
+      if (this.recbotPort) this.forward(msg, this.recbotSide, this.recbotPort, this.stats.toRecbot);
+    });
+    this.recbotSide.on("message", (msg) => {
+      if (this.publisherAddress) this.forward(msg, this.publisherSide, this.publisherAddress.port, this.stats.toPublisher);
+    });
+  }
+
+  async start(): Promise<void> {
+    await Promise.all([this.publisherSide, this.recbotSide].map((s) => new Promise<void>((r) => s.bind(0, "127.0.0.1", r))));
+  }
+
+  private forward(msg: Buffer, via: Socket, port: number, stats: { forwarded: number; dropped: number }): void {
+    const media = msg.length > 0 && msg[0] >= 128 && msg[0] <= 191;
+    if (media && this.firstMediaMs < 0) this.firstMediaMs = performance.now();
+    const since = performance.now() - this.firstMediaMs;
+    const inOutage = this.outage !== undefined && since >= this.outage[0] && since < this.outage[1];
+    if (media && (inOutage || this.drop())) {
+      stats.dropped++;
+      return;
+    }
+    stats.forwarded++;
+    via.send(msg, port, "127.0.0.1");
+  }
+
+  /** For `publish({ mapCandidate })`: each side is told the relay's address instead of the other peer's. */
+  readonly mapCandidate = (direction: "toRecbot" | "fromRecbot", candidate: string): string => {
+    const parts = candidate.split(" ");
+    if (parts.length < 6 || parts[2].toLowerCase() !== "udp") return candidate;
+    if (direction === "fromRecbot") {
+      this.recbotPort = Number(parts[5]);
+      parts[5] = String(this.publisherSide.address().port);
+    } else {
+      parts[5] = String(this.recbotSide.address().port);
+    }
+    return parts.join(" ");
+  };
+
+  close(): void {
+    this.publisherSide.close();
+    this.recbotSide.close();
+  }
+}

@@ -1,0 +1,49 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createRecbot, type Recbot } from "../../src/index.ts";
+import { measureAvSync, writeClipMkv } from "../helpers/avSync.ts";
+import { makeClip } from "../helpers/clip.ts";
+import { decodeErrors } from "../helpers/ffprobe.ts";
+import { publish } from "../helpers/publisher.ts";
+
+describe("A/V sync of a werift publisher's flash/beep clip", () => {
+  let recbot: Recbot;
+  let wsUrl: string;
+  const dir = mkdtempSync(path.join(tmpdir(), "recbot-sync-"));
+
+  beforeAll(async () => {
+    recbot = await createRecbot({ host: "127.0.0.1", port: 0, recordingsDir: dir, iceAddresses: ["127.0.0.1"], logLevel: (process.env.RECBOT_TEST_LOG as "info") ?? "warn" });
+    wsUrl = (await recbot.listen()).replace("http", "ws") + "/ws";
+  });
+  afterAll(async () => {
+    await recbot?.close();
+  });
+
+  it("finds flashes and beeps together in the clip written straight to a file (the measurement's baseline)", async () => {
+    const clip = await makeClip({ seconds: 4, pattern: "flash" });
+    const file = path.join(dir, "baseline.mkv");
+    await writeClipMkv(clip, file);
+    const sync = await measureAvSync(file);
+    console.log(`[av-sync baseline] pairs ${sync.offsetsMs.length}, audio−video mean ${sync.meanMs.toFixed(1)} ms, max |offset| ${sync.maxAbsMs.toFixed(1)} ms`);
+    expect(sync.offsetsMs.length).toBe(4);
+    expect(sync.maxAbsMs).toBeLessThanOrEqual(5);
+  });
+
+  it("records beeps within ±40 ms of their flashes on average", async () => {
+    const clip = await makeClip({ seconds: 6, pattern: "flash", gop: 30 });
+    const result = await publish({ url: wsUrl, clip });
+    expect(result.finished.state).toBe("finished");
+    const file = result.finished.file as string;
+    expect(await decodeErrors(file)).toBe("");
+    const sync = await measureAvSync(file);
+    console.log(
+      `[av-sync werift] pairs ${sync.offsetsMs.length} (flashes ${sync.flashes}, beeps ${sync.beeps}), ` +
+        `audio−video mean ${sync.meanMs.toFixed(1)} ms, max |offset| ${sync.maxAbsMs.toFixed(1)} ms, ` +
+        `offsets [${sync.offsetsMs.map((o) => o.toFixed(0)).join(", ")}] ms, first keyframe on disk ${result.offerToKeyframeOnDiskMs.toFixed(0)} ms after the offer`,
+    );
+    expect(sync.offsetsMs.length).toBeGreaterThanOrEqual(5);
+    expect(Math.abs(sync.meanMs)).toBeLessThanOrEqual(40);
+  });
+});

@@ -1,0 +1,72 @@
+import { mkdtempSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createRecbot, type Recbot } from "../../src/index.ts";
+import type { RecordingMetadata } from "../../src/recordings/metadata.ts";
+import { makeClip, type Clip } from "../helpers/clip.ts";
+import { decodeErrors, probe, stream } from "../helpers/ffprobe.ts";
+import { LossyRelay } from "../helpers/lossyRelay.ts";
+import { publish } from "../helpers/publisher.ts";
+
+/**
+ * Media through a UDP relay that drops RTP/RTCP at random, both ways. recbot NACKs lost video packets (werift's
+ * sender retransmits from its 128-packet history) and sends PLIs when a frame cannot be completed. The test
+ * publisher sends a pre-encoded clip and cannot make a keyframe on demand, so the clip has a short GOP
+ * (a keyframe every 15 frames = 0.5 s): after an unrecoverable loss, decoding resumes at the next one.
+ */
+describe("recording through a lossy path", () => {
+  let recbot: Recbot;
+  let wsUrl: string;
+  let clip: Clip;
+  const dir = mkdtempSync(path.join(tmpdir(), "recbot-loss-"));
+
+  beforeAll(async () => {
+    clip = await makeClip({ seconds: 6, gop: 15 });
+    recbot = await createRecbot({ host: "127.0.0.1", port: 0, recordingsDir: dir, iceAddresses: ["127.0.0.1"], logLevel: (process.env.RECBOT_TEST_LOG as "info") ?? "warn" });
+    wsUrl = (await recbot.listen()).replace("http", "ws") + "/ws";
+  });
+  afterAll(async () => {
+    await recbot?.close();
+  });
+
+  it.each([
+    { dropRate: 0.05, seed: 5 },
+    { dropRate: 0.1, seed: 10 },
+    // A 1 s outage on top of 5 % loss: the jitter buffer gives up (400 ms), frames break, PLIs are needed.
+    { dropRate: 0.05, seed: 7, outage: [2000, 3000] as [number, number] },
+  ])("with $dropRate of media packets dropped (outage $outage),  the file decodes cleanly and keeps its duration", async ({ dropRate, seed, outage }) => {
+    const relay = new LossyRelay({ dropRate, seed, outage });
+    await relay.start();
+    try {
+      const result = await publish({ url: wsUrl, clip, mapCandidate: relay.mapCandidate });
+      expect(result.finished.state).toBe("finished");
+      const file = result.finished.file as string;
+      expect(await decodeErrors(file)).toBe("");
+      const p = await probe(file);
+      const duration = Number(p.format.duration);
+      expect(Math.abs(duration - result.secondsSent) / result.secondsSent).toBeLessThan(0.02);
+      const videoFrames = Number(stream(p, "video").nb_read_frames);
+      const audioFrames = Number(stream(p, "audio").nb_read_frames);
+      expect(videoFrames).toBeLessThanOrEqual(result.framesSent.video);
+      const meta = JSON.parse(await readFile(file.replace(/\.webm$/, ".json"), "utf8")) as RecordingMetadata;
+      const [v, a] = meta.trackStats!;
+      const dropped = relay.stats.toRecbot.dropped + relay.stats.toPublisher.dropped;
+      console.log(
+        `[loss ${dropRate * 100}%${outage ? ` + outage ${outage.join("–")} ms` : ""}] relay dropped ${relay.stats.toRecbot.dropped}/${relay.stats.toRecbot.dropped + relay.stats.toRecbot.forwarded} packets to recbot, ` +
+          `${relay.stats.toPublisher.dropped}/${relay.stats.toPublisher.dropped + relay.stats.toPublisher.forwarded} back (${dropped} in all); ` +
+          `video frames recorded ${videoFrames}/${result.framesSent.video} (${((100 * videoFrames) / result.framesSent.video).toFixed(1)} %), ` +
+          `audio frames in file ${audioFrames}/${result.framesSent.audio} of which ${a.silenceFilled} silence for lost packets; ` +
+          `recbot sent ${v.nacks} NACKs and ${v.keyframeRequests} PLIs, gave up ${v.lost} video packets, dropped ${v.framesDropped} video frames; ` +
+          `publisher received ${result.feedback.nacks} NACKs, ${result.feedback.plis} PLIs, retransmitted ${result.feedback.retransmitted} packets; ` +
+          `audio packets lost ${a.lost}; duration ${duration.toFixed(3)} s; first keyframe on disk ${result.offerToKeyframeOnDiskMs.toFixed(0)} ms after the offer`,
+      );
+      expect(dropped).toBeGreaterThan(0);
+      expect(v.nacks).toBeGreaterThan(0);
+      if (outage) expect(v.keyframeRequests).toBeGreaterThan(1);
+    } finally {
+      relay.close();
+    }
+  });
+});

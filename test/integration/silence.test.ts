@@ -1,0 +1,47 @@
+import { mkdtempSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createRecbot, type Recbot } from "../../src/index.ts";
+import type { RecordingMetadata } from "../../src/recordings/metadata.ts";
+import { makeClip } from "../helpers/clip.ts";
+import { decodeErrors } from "../helpers/ffprobe.ts";
+import { publish } from "../helpers/publisher.ts";
+import { decodedAudioSeconds, packetSpans } from "../helpers/timeline.ts";
+
+describe("a 3 s silence sent with Opus DTX", () => {
+  let recbot: Recbot;
+  let wsUrl: string;
+  const dir = mkdtempSync(path.join(tmpdir(), "recbot-dtx-"));
+
+  beforeAll(async () => {
+    recbot = await createRecbot({ host: "127.0.0.1", port: 0, recordingsDir: dir, iceAddresses: ["127.0.0.1"], logLevel: (process.env.RECBOT_TEST_LOG as "info") ?? "warn" });
+    wsUrl = (await recbot.listen()).replace("http", "ws") + "/ws";
+  });
+  afterAll(async () => {
+    await recbot?.close();
+  });
+
+  it("keeps audio on the timeline: audio and video cover the same time within 100 ms", async () => {
+    // libopus with -dtx 1 emits 3-byte frames in silence; the publisher sends one of them per 400 ms, like a browser.
+    const clip = await makeClip({ seconds: 7, silence: [2, 5], dtx: true });
+    const result = await publish({ url: wsUrl, clip, dtx: true });
+    expect(result.audioPacketsSuppressed).toBeGreaterThan(100);
+    const file = result.finished.file as string;
+    expect(await decodeErrors(file)).toBe("");
+    const spans = await packetSpans(file);
+    const video = spans.video.end - spans.video.start;
+    const audio = spans.audio.end - spans.audio.start;
+    const played = await decodedAudioSeconds(file);
+    const meta = JSON.parse(await readFile(file.replace(/\.webm$/, ".json"), "utf8")) as RecordingMetadata;
+    console.log(
+      `[dtx] audio packets sent ${result.framesSent.audio}, suppressed ${result.audioPacketsSuppressed}, silence frames filled by recbot ${meta.trackStats![1].silenceFilled}; ` +
+        `video ${video.toFixed(3)} s (${spans.video.start.toFixed(3)}–${spans.video.end.toFixed(3)}), audio ${audio.toFixed(3)} s (${spans.audio.start.toFixed(3)}–${spans.audio.end.toFixed(3)}), ` +
+        `audio decoded sample by sample ${played.toFixed(3)} s`,
+    );
+    expect(Math.abs(audio - video)).toBeLessThan(0.1);
+    expect(Math.abs(spans.audio.start - spans.video.start)).toBeLessThan(0.1);
+    expect(Math.abs(played - video)).toBeLessThan(0.1);
+  });
+});
