@@ -16,7 +16,10 @@ export function iceOptions(config: Config, sessionId: string): Partial<PeerConfi
   const options: Partial<PeerConfig> = {
     iceServers: iceServersFor(config, sessionId), // always explicit: werift's default is a public STUN server
     icePortRange: config.udpPortRange ? [config.udpPortRange[0], config.udpPortRange[1]] : undefined,
+    iceTransportPolicy: config.iceTransportPolicy,
   };
+  // 1:1 NAT: the public address is not on any interface, so werift must be told to announce it.
+  if (config.announcedAddresses.length) options.iceAdditionalHostAddresses = [...config.announcedAddresses];
   const allowed = config.iceAddresses;
   if (allowed.length === 0) return options;
 
@@ -32,9 +35,9 @@ export function iceOptions(config: Config, sessionId: string): Partial<PeerConfi
     options.iceUseIpv4 = udp4 !== undefined;
     options.iceUseIpv6 = udp6 !== undefined;
   }
-  if (loopback.length) options.iceAdditionalHostAddresses = loopback;
+  if (loopback.length) options.iceAdditionalHostAddresses = [...loopback, ...config.announcedAddresses];
 
-  const allowedSet = new Set(allowed);
+  const allowedSet = new Set([...allowed, ...config.announcedAddresses]);
   const loopbackOnly = routable.length === 0;
   options.iceFilterCandidatePair = (pair) => {
     const local = pair.localCandidate;

@@ -5,6 +5,7 @@ import type { CodecName } from "../media/types.ts";
 import { RecordingStore } from "../recordings/store.ts";
 import { SessionRegistry } from "../session/sessionRegistry.ts";
 import { healthRoute } from "./routes/health.ts";
+import { iceServersRoute } from "./routes/iceServers.ts";
 import { wsRoute } from "./routes/ws.ts";
 
 export interface RecbotPluginOptions {
@@ -23,7 +24,8 @@ export const recbotPlugin: FastifyPluginAsync<RecbotPluginOptions> = async (app,
 
   await app.register(websocket, { options: { maxPayload: config.maxMessageBytes } });
   await app.register(healthRoute, { registry });
-  await app.register(wsRoute, { registry });
+  await app.register(iceServersRoute, { config });
+  await app.register(wsRoute, { registry, config });
 
   app.addHook("onClose", async () => {
     await registry.closeAll("server_closing");
