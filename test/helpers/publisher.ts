@@ -1,9 +1,10 @@
 import {
-  MediaStream, MediaStreamTrack, OpusPacketizer, RTCPeerConnection, Vp8Packetizer, useOPUS, useVP8,
+  MediaStream, MediaStreamTrack, OpusPacketizer, RTCPeerConnection, Vp8Packetizer, useOPUS, useVP8, type PeerConfig,
 } from "werift";
 import { statSync } from "node:fs";
 import { resolveConfig } from "../../src/config/loadConfig.ts";
 import { iceOptions, isLoopback } from "../../src/session/iceOptions.ts";
+import { selectedPair, type SelectedPair } from "../../src/session/selectedPair.ts";
 import type { Clip } from "./clip.ts";
 import { WsClient } from "./wsClient.ts";
 
@@ -11,6 +12,11 @@ export interface PublishResult {
   client: WsClient;
   sessionId: string;
   offerToAnswerMs: number;
+  /** Offer sent → the client's peer connection is "connected" (ICE + DTLS). */
+  offerToConnectedMs: number;
+  /** The client's selected ICE candidate pair. */
+  pair: SelectedPair | undefined;
+  answerSdp: string;
   offerToRecordingStartedMs: number;
   /** Until the file on disk holds more than its header: the first keyframe has been written. */
   offerToKeyframeOnDiskMs: number;
@@ -27,16 +33,21 @@ export interface PublishOptions {
   seconds?: number;
   /** Called once media flows, e.g. to inspect the recording mid-call. */
   whileSending?: (elapsedSeconds: number) => void;
+  /** werift settings over the loopback defaults, e.g. `{ iceServers, iceTransportPolicy: "relay" }`. */
+  peerConfig?: Partial<PeerConfig>;
+  /** Which of recbot's trickled candidates (by address) to add; default: loopback only. */
+  acceptRemoteCandidate?: (address: string) => boolean;
 }
 
 /** Header and track list are well under this; a 320x240 VP8 keyframe is well over it. */
 const KEYFRAME_ON_DISK_BYTES = 3000;
 
-/** A werift client peer restricted to 127.0.0.1, as LAB.md prescribes. */
-export function loopbackPeer(): RTCPeerConnection {
+/** A werift client peer restricted to 127.0.0.1, as LAB.md prescribes (`overrides` win). */
+export function loopbackPeer(overrides: Partial<PeerConfig> = {}): RTCPeerConnection {
   return new RTCPeerConnection({
     ...iceOptions(resolveConfig({ iceAddresses: ["127.0.0.1"] }), "client"),
     codecs: { video: [useVP8()], audio: [useOPUS()] },
+    ...overrides,
   });
 }
 
@@ -45,8 +56,8 @@ export function loopbackPeer(): RTCPeerConnection {
  * offer, trickle ICE both ways, media paced in real time from the clip's timestamps, then `bye`,
  * and waits for `recording: finished`.
  */
-export async function publish({ url, clip, seconds = clip.seconds }: PublishOptions): Promise<PublishResult> {
-  const pc = loopbackPeer();
+export async function publish({ url, clip, seconds = clip.seconds, peerConfig, acceptRemoteCandidate = isLoopback }: PublishOptions): Promise<PublishResult> {
+  const pc = loopbackPeer(peerConfig);
   const video = new MediaStreamTrack({ kind: "video" });
   const audio = new MediaStreamTrack({ kind: "audio" });
   const stream = new MediaStream([video, audio]);
@@ -58,7 +69,7 @@ export async function publish({ url, clip, seconds = clip.seconds }: PublishOpti
     await client.opened();
     client.socket.on("message", (raw) => {
       const m = JSON.parse(raw.toString());
-      if (m.type === "candidate" && m.candidate && isLoopback(m.candidate.candidate.split(" ")[4] ?? "")) {
+      if (m.type === "candidate" && m.candidate && acceptRemoteCandidate(m.candidate.candidate.split(" ")[4] ?? "")) {
         void pc.addIceCandidate(m.candidate).catch(() => {});
       }
     });
@@ -72,6 +83,8 @@ export async function publish({ url, clip, seconds = clip.seconds }: PublishOpti
     const offerToAnswerMs = performance.now() - offerAt;
     await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
     await waitConnected(pc);
+    const offerToConnectedMs = performance.now() - offerAt;
+    const pair = selectedPair(pc);
 
     let offerToKeyframeOnDiskMs = NaN;
     void client.waitFor((m) => m.type === "recording" && m.state === "started").then(async (m) => {
@@ -87,7 +100,7 @@ export async function publish({ url, clip, seconds = clip.seconds }: PublishOpti
     client.send({ type: "bye" });
     const finished = await client.waitFor((m) => m.type === "recording" && (m.state === "finished" || m.state === "failed"), 30_000);
     await client.closed();
-    return { client, sessionId: answer.sessionId, offerToAnswerMs, offerToRecordingStartedMs, offerToKeyframeOnDiskMs, framesSent, secondsSent: seconds, finished };
+    return { client, sessionId: answer.sessionId, offerToAnswerMs, offerToConnectedMs, pair, answerSdp: answer.sdp, offerToRecordingStartedMs, offerToKeyframeOnDiskMs, framesSent, secondsSent: seconds, finished };
   } finally {
     client.close();
     await pc.close();
