@@ -1,7 +1,7 @@
 import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { resolveConfig } from "../config/loadConfig.ts";
-import { iceOptions } from "./iceOptions.ts";
+import { iceOptions, weriftIceServers } from "./iceOptions.ts";
 import { clientIceServerUrls, iceServersFor, turnCredentials } from "./iceServers.ts";
 
 const NOW = 1_700_000_000_000; // 2023-11-14T22:13:20Z
@@ -67,9 +67,17 @@ describe("iceOptions for NAT deployments", () => {
     expect(options.iceFilterCandidatePair!(pair("172.17.0.1"))).toBe(false);
   });
 
-  it("passes the relay-only policy to werift and always sets iceServers explicitly", () => {
+  it("passes the relay-only policy to werift", () => {
     const options = iceOptions(resolveConfig({ iceTransportPolicy: "relay" }), "s");
     expect(options.iceTransportPolicy).toBe("relay");
-    expect(options.iceServers).toEqual([]);
+  });
+
+  it("never leaves werift without a STUN server (it would fall back to Google's): an unsendable one stands in", () => {
+    expect(weriftIceServers([])).toEqual({ iceServers: [{ urls: "stun:127.0.0.1:0" }], iceStunGatherTimeout: 0.001 });
+    const turnOnly = [{ urls: "turn:t.example:3478", username: "u", credential: "c" }];
+    expect(weriftIceServers(turnOnly).iceServers).toEqual([{ urls: "stun:127.0.0.1:0" }, ...turnOnly]);
+    const withStun = [{ urls: ["stun:s.example:3478"] }];
+    expect(weriftIceServers(withStun)).toEqual({ iceServers: withStun, iceStunGatherTimeout: undefined });
+    expect(Object.keys(weriftIceServers(withStun))).toContain("iceStunGatherTimeout"); // overrides a stand-in spread before it
   });
 });

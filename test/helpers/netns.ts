@@ -92,9 +92,9 @@ export class NetLab {
     await this.exec(ns, "iptables", "-A", "INPUT", "-i", outIf, "-p", "udp", "-m", "conntrack", "--ctstate", "NEW", "-j", "DROP");
   }
 
-  /** Port forward (DNAT) of one TCP port arriving on `inIf` to an inside address, e.g. recbot's signaling port. */
-  async forwardTcp(ns: string, inIf: string, port: number, to: string): Promise<void> {
-    await this.exec(ns, "iptables", "-t", "nat", "-A", "PREROUTING", "-i", inIf, "-p", "tcp", "--dport", String(port), "-j", "DNAT", "--to-destination", `${to}:${port}`);
+  /** Port forward (DNAT) of a port or range (`"40000:40049"`) arriving on `inIf` to the same ports of an inside address. */
+  async forward(ns: string, inIf: string, protocol: "tcp" | "udp", ports: number | string, to: string): Promise<void> {
+    await this.exec(ns, "iptables", "-t", "nat", "-A", "PREROUTING", "-i", inIf, "-p", protocol, "--dport", String(ports), "-j", "DNAT", "--to-destination", to);
   }
 
   /** Kills what still runs in the namespaces, then deletes them (their veths go with them). Never throws. */

@@ -5,7 +5,7 @@
  * and prints one line `RESULT <json>`.
  */
 import { resolveConfig } from "../../src/config/loadConfig.ts";
-import { iceOptions } from "../../src/session/iceOptions.ts";
+import { iceOptions, weriftIceServers } from "../../src/session/iceOptions.ts";
 import type { IceServer } from "../../src/session/iceServers.ts";
 import { loadClip } from "./clip.ts";
 import { publish } from "./publisher.ts";
@@ -38,7 +38,7 @@ async function main(): Promise<void> {
     url: `${job.base.replace(/^http/, "ws")}/ws`,
     clip: loadClip(job.clip.files, job.clip.fps, job.clip.seconds),
     // Replace every loopback default of publish(): no 127.0.0.1 host candidate, checks from any lab address.
-    peerConfig: { iceAdditionalHostAddresses: undefined, iceFilterStunResponse: undefined, ...base, iceServers, iceTransportPolicy: job.iceTransportPolicy ?? "all" },
+    peerConfig: { iceAdditionalHostAddresses: undefined, iceFilterStunResponse: undefined, ...base, ...weriftIceServers(iceServers), iceTransportPolicy: job.iceTransportPolicy ?? "all" },
     acceptRemoteCandidate: () => true, // every address here lives in the lab's namespaces
   });
   const { offerToAnswerMs, offerToConnectedMs, pair, framesSent, secondsSent, finished, sessionId } = result;

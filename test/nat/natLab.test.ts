@@ -43,11 +43,13 @@ interface Row {
   scenario: string;
   publisherPair: string;
   recbotPair: string;
+  answerMs: number;
   connectMs: number;
   recording: string;
 }
 
 const rows: Row[] = [];
+const ms = (value: number) => (Number.isNaN(value) ? "-" : `${value.toFixed(0)} ms`);
 
 /** Runs the publisher in its namespace; resolves with its RESULT line. */
 function runPublisher(ns: string, job: PublisherJob): Promise<PublisherOutcome> {
@@ -75,9 +77,9 @@ describe.skipIf(!!unavailable)(`NAT lab: ICE through network namespaces and ipta
   afterAll(() => {
     if (!rows.length) return;
     const table = [
-      "| scenario | publisher pair (local→remote) | recbot pair (local→remote) | offer→connected | recording |",
-      "| --- | --- | --- | --- | --- |",
-      ...rows.map((r) => `| ${r.scenario} | ${r.publisherPair} | ${r.recbotPair} | ${Number.isNaN(r.connectMs) ? "-" : `${r.connectMs.toFixed(0)} ms`} | ${r.recording} |`),
+      "| scenario | publisher pair (local→remote) | recbot pair (local→remote) | offer→answer | offer→connected | recording |",
+      "| --- | --- | --- | --- | --- | --- |",
+      ...rows.map((r) => `| ${r.scenario} | ${r.publisherPair} | ${r.recbotPair} | ${ms(r.answerMs)} | ${ms(r.connectMs)} | ${r.recording} |`),
     ].join("\n");
     console.log(`[nat-lab]\n${table}`);
   });
@@ -109,16 +111,17 @@ describe.skipIf(!!unavailable)(`NAT lab: ICE through network namespaces and ipta
         const failure = await runPublisher(built.publisherNs, job).then(() => undefined, (err: Error) => err);
         expect(failure, "the publisher should not have connected").toBeInstanceOf(Error);
         expect(recbot.pairs().size, "recbot connected to nobody").toBe(0);
-        rows.push({ scenario: name, publisherPair: "none (ICE failed)", recbotPair: "none", connectMs: NaN, recording: "none, as expected" });
+        rows.push({ scenario: name, publisherPair: "none (ICE failed)", recbotPair: "none", answerMs: NaN, connectMs: NaN, recording: "none, as expected" });
         return failure;
       }
       const outcome = await runPublisher(built.publisherNs, job);
+      if (process.env.NAT_LAB_DEBUG) console.log(recbot.logs.map((l) => `${l.time} ${l.msg} ${JSON.stringify(l.pair ?? l.state ?? "")}`).join("\n"));
       const recbotPair = recbot.pairs().get(outcome.sessionId);
       expect(outcome.pair, "publisher's selected pair").toBeDefined();
       expect(recbotPair, "recbot's selected pair (logged on connect)").toBeDefined();
       const rec = await verifyRecording(outcome);
       const fmt = (p: SelectedPair) => `${pairLabel(p)} (${p.local.address}→${p.remote.address})`;
-      rows.push({ scenario: name, publisherPair: fmt(outcome.pair!), recbotPair: fmt(recbotPair!), connectMs: outcome.offerToConnectedMs, recording: `ok: ${rec.videoFramesRecorded}/${rec.videoFramesSent} frames, ${rec.durationSeconds.toFixed(2)} s` });
+      rows.push({ scenario: name, publisherPair: fmt(outcome.pair!), recbotPair: fmt(recbotPair!), answerMs: outcome.offerToAnswerMs, connectMs: outcome.offerToConnectedMs, recording: `ok: ${rec.videoFramesRecorded}/${rec.videoFramesSent} frames, ${rec.durationSeconds.toFixed(2)} s` });
       check(outcome.pair!, recbotPair!, built);
       return undefined;
     } finally {
@@ -199,7 +202,7 @@ describe.skipIf(!!unavailable)(`NAT lab: ICE through network namespaces and ipta
     await lab.defaultRoute(natB, "198.18.2.1");
     await lab.masquerade(natA, natAOut, "symmetric");
     await lab.masquerade(natB, natBOut, "symmetric");
-    await lab.forwardTcp(natB, natBOut, PORT, "10.0.3.2"); // signaling only; media must find its own way
+    await lab.forward(natB, natBOut, "tcp", PORT, "10.0.3.2"); // signaling only; media must find its own way
     const coturn = await turn();
     return {
       publisherNs: pub, publisherIp: "10.0.2.2", recbotNs: rec, recbotIp: "10.0.3.2",
@@ -257,7 +260,7 @@ describe.skipIf(!!unavailable)(`NAT lab: ICE through network namespaces and ipta
         await lab.defaultRoute(natB, "198.18.2.1");
         await lab.masquerade(natA, natAOut, "endpoint-independent");
         await lab.masquerade(natB, natBOut, "endpoint-independent");
-        await lab.forwardTcp(natB, natBOut, PORT, "10.0.0.2");
+        await lab.forward(natB, natBOut, "tcp", PORT, "10.0.0.2");
         const coturn = await turn();
         return {
           publisherNs: pub, publisherIp: "10.0.0.2", recbotNs: rec, recbotIp: "10.0.0.2",
@@ -272,6 +275,41 @@ describe.skipIf(!!unavailable)(`NAT lab: ICE through network namespaces and ipta
         expect(r.remote.address).toBe("198.18.1.2");
         expect(["srflx", "prflx"]).toContain(p.remote.type);
         expect(["srflx", "prflx"]).toContain(r.remote.type);
+      },
+    );
+  }, 90_000);
+
+  it("5. recbot behind a 1:1 NAT announcing its public address (RECBOT_ANNOUNCED_ADDRESSES), no STUN/TURN → host pair on the public address", async () => {
+    await scenario(
+      "5. recbot behind 1:1 NAT, announced address",
+      "s5",
+      async (lab) => {
+        const inet = `${lab.prefix}-inet`;
+        const pub = await lab.ns("pub");
+        const rec = await lab.ns("rec");
+        const natB = await lab.ns("natB", { router: true });
+        await lab.link(pub, "198.18.3.2/24", inet, "198.18.3.1/24");
+        await lab.link(rec, "10.0.4.2/24", natB, "10.0.4.1/24");
+        const [natBOut] = await lab.link(natB, "198.18.2.2/24", inet, "198.18.2.1/24");
+        await lab.defaultRoute(pub, "198.18.3.1");
+        await lab.defaultRoute(rec, "10.0.4.1");
+        await lab.defaultRoute(natB, "198.18.2.1");
+        // What docker's port publishing or a cloud 1:1 NAT does: the same ports forwarded, outgoing traffic SNATed.
+        await lab.masquerade(natB, natBOut, "endpoint-independent");
+        await lab.forward(natB, natBOut, "tcp", PORT, "10.0.4.2");
+        await lab.forward(natB, natBOut, "udp", "40000:40049", "10.0.4.2");
+        return {
+          publisherNs: pub, publisherIp: "198.18.3.2", recbotNs: rec, recbotIp: "10.0.4.2",
+          recbotBase: `http://198.18.2.2:${PORT}`,
+          recbotEnv: { RECBOT_ANNOUNCED_ADDRESSES: "198.18.2.2", RECBOT_UDP_PORT_RANGE: "40000-40049" },
+        };
+      },
+      (p, r) => {
+        expect(p.remote).toMatchObject({ type: "host", address: "198.18.2.2" });
+        expect(p.remote.port).toBeGreaterThanOrEqual(40000);
+        expect(p.remote.port).toBeLessThanOrEqual(40049);
+        expect(r.local.type).toBe("host");
+        expect(r.remote.address).toBe("198.18.3.2");
       },
     );
   }, 90_000);

@@ -9,6 +9,7 @@ import { pairLabel } from "../../src/session/selectedPair.ts";
 import { makeClip, type Clip } from "../helpers/clip.ts";
 import { startCoturn, type Coturn } from "../helpers/coturn.ts";
 import { publish } from "../helpers/publisher.ts";
+import { weriftIceServers } from "../../src/session/iceOptions.ts";
 import { verifyRecording } from "../helpers/verifyRecording.ts";
 
 const SECRET = "relay-test-secret";
@@ -47,7 +48,7 @@ describe("TURN relay through coturn (deploy/turnserver.conf on 127.0.0.1)", () =
     expect(iceServers).toHaveLength(1);
     expect(JSON.stringify(iceServers)).not.toContain(SECRET);
 
-    const result = await publish({ url: ws, clip, peerConfig: { iceServers, iceTransportPolicy: "relay" } });
+    const result = await publish({ url: ws, clip, peerConfig: { ...weriftIceServers(iceServers), iceTransportPolicy: "relay" } });
     expect(result.pair?.local.type).toBe("relay");
     expect(result.pair?.local.port).toBeGreaterThanOrEqual(49160); // from coturn's relay range
     expect(result.pair?.local.port).toBeLessThanOrEqual(49200);
