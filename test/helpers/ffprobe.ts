@@ -25,9 +25,15 @@ export async function probe(file: string): Promise<Probe> {
   return JSON.parse(stdout) as Probe;
 }
 
-/** What `ffmpeg -v error -i FILE -f null -` prints: empty for a file that decodes cleanly. */
-export async function decodeErrors(file: string): Promise<string> {
-  const { stdout, stderr } = await run("ffmpeg", ["-nostdin", "-v", "error", "-i", file, "-f", "null", "-"], { maxBuffer: 16 << 20 });
+/**
+ * What `ffmpeg -v error -i FILE -f null -` prints: empty for a file that decodes cleanly. `passthrough` keeps
+ * each frame's own timestamp (`-fps_mode passthrough -enc_time_base -1`): by default ffmpeg 5.1 re-times frames
+ * on a 1/framerate clock, and two jittered frames that round to the same tick (a real camera's variable frame
+ * rate, e.g. 1081 and 1110 ms at 20 fps) are reported as "non monotonically increasing dts" — not a decode error.
+ */
+export async function decodeErrors(file: string, { passthrough = false } = {}): Promise<string> {
+  const args = ["-nostdin", "-v", "error", "-i", file, ...(passthrough ? ["-fps_mode", "passthrough", "-enc_time_base", "-1"] : []), "-f", "null", "-"];
+  const { stdout, stderr } = await run("ffmpeg", args, { maxBuffer: 16 << 20 });
   return (stdout + stderr).trim();
 }
 
