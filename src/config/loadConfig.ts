@@ -53,6 +53,9 @@ export function resolveConfig(input: Partial<Record<keyof Config, unknown>> = {}
   if (config.udpPortRange && config.udpPortRange[0] >= config.udpPortRange[1]) {
     throw new ConfigError("udpPortRange: min must be below max");
   }
+  if (config.iceTransportPolicy === "relay" && !(config.turnSecret && config.iceServers.some((u) => /^turns?:/.test(u)))) {
+    throw new ConfigError("iceTransportPolicy relay needs a turn: or turns: URL in iceServers and a turnSecret");
+  }
   return Object.freeze(config);
 }
 

@@ -68,8 +68,13 @@ describe("iceOptions for NAT deployments", () => {
   });
 
   it("passes the relay-only policy to werift", () => {
-    const options = iceOptions(resolveConfig({ iceTransportPolicy: "relay" }), "s");
+    const options = iceOptions(resolveConfig({ iceTransportPolicy: "relay", iceServers: ["turn:t.example:3478"], turnSecret: "s" }), "s");
     expect(options.iceTransportPolicy).toBe("relay");
+  });
+
+  it("refuses a relay-only policy that could never gather a candidate", () => {
+    expect(() => resolveConfig({ iceTransportPolicy: "relay" })).toThrow(/turn/);
+    expect(() => resolveConfig({ iceTransportPolicy: "relay", iceServers: ["turn:t.example:3478"] })).toThrow(/turnSecret/);
   });
 
   it("never leaves werift without a STUN server (it would fall back to Google's): an unsendable one stands in", () => {
