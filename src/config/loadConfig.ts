@@ -13,9 +13,12 @@ export const options: Record<keyof Config, [string, string, Kind]> = {
   port: ["RECBOT_PORT", "port", "int"],
   recordingsDir: ["RECBOT_RECORDINGS_DIR", "recordings-dir", "string"],
   iceServers: ["RECBOT_ICE_SERVERS", "ice-servers", "list"],
+  clientIceServers: ["RECBOT_CLIENT_ICE_SERVERS", "client-ice-servers", "list"],
   turnSecret: ["RECBOT_TURN_SECRET", "turn-secret", "string"],
   turnTtlSeconds: ["RECBOT_TURN_TTL_SECONDS", "turn-ttl-seconds", "int"],
   iceAddresses: ["RECBOT_ICE_ADDRESSES", "ice-addresses", "list"],
+  announcedAddresses: ["RECBOT_ANNOUNCED_ADDRESSES", "announced-addresses", "list"],
+  iceTransportPolicy: ["RECBOT_ICE_TRANSPORT_POLICY", "ice-transport-policy", "string"],
   udpPortRange: ["RECBOT_UDP_PORT_RANGE", "udp-port-range", "range"],
   logLevel: ["RECBOT_LOG_LEVEL", "log-level", "string"],
   maxMessageBytes: ["RECBOT_MAX_MESSAGE_BYTES", "max-message-bytes", "int"],
@@ -60,6 +63,9 @@ export function resolveConfig(input: Partial<Record<keyof Config, unknown>> = {}
   const config = candidate as Config;
   if (config.udpPortRange && config.udpPortRange[0] >= config.udpPortRange[1]) {
     throw new ConfigError("udpPortRange: min must be below max");
+  }
+  if (config.iceTransportPolicy === "relay" && !(config.turnSecret && config.iceServers.some((u) => /^turns?:/.test(u)))) {
+    throw new ConfigError("iceTransportPolicy relay needs a turn: or turns: URL in iceServers and a turnSecret");
   }
   return Object.freeze(config);
 }

@@ -13,11 +13,23 @@ export const ConfigSchema = Type.Object(
       default: [],
       description: "STUN/TURN URLs recbot's own peer uses (comma-separated in env/CLI)",
     }),
+    clientIceServers: Type.Array(Type.String({ pattern: "^(stun|turn|turns):" }), {
+      default: [],
+      description: "STUN/TURN URLs handed to clients by GET /ice-servers (empty = the same as iceServers)",
+    }),
     turnSecret: Type.Optional(Type.String({ minLength: 1, description: "TURN REST API shared secret (coturn use-auth-secret)" })),
     turnTtlSeconds: Type.Integer({ minimum: 60, default: 86400, description: "lifetime of ephemeral TURN credentials" }),
     iceAddresses: Type.Array(Type.String({ minLength: 1 }), {
       default: [],
       description: "local addresses ICE may use for host candidates (empty = all interfaces)",
+    }),
+    announcedAddresses: Type.Array(Type.String({ minLength: 1 }), {
+      default: [],
+      description: "extra host candidate addresses to announce, e.g. the public IP of a 1:1 NAT in front of recbot",
+    }),
+    iceTransportPolicy: Type.Union([Type.Literal("all"), Type.Literal("relay")], {
+      default: "all",
+      description: "recbot's own ICE policy: relay = only TURN relay candidates",
     }),
     udpPortRange: Type.Optional(
       Type.Tuple([Type.Integer({ minimum: 1, maximum: 65535 }), Type.Integer({ minimum: 1, maximum: 65535 })], {

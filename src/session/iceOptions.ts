@@ -1,10 +1,27 @@
 import { isIP } from "node:net";
 import type { PeerConfig } from "werift";
 import type { Config } from "../config/schema.ts";
-import { iceServersFor } from "./iceServers.ts";
+import { iceServersFor, type IceServer } from "./iceServers.ts";
 
 export function isLoopback(address: string): boolean {
   return address === "::1" || address.startsWith("127.");
+}
+
+/**
+ * A STUN server werift cannot send to: port 0 makes the send fail locally, so no packet leaves.
+ * Needed because werift 0.25 falls back to stun.l.google.com:19302 whenever no STUN server is given,
+ * even with `iceServers: []`: every peer would query Google (DNS, then STUN) and hold its answer up to
+ * `iceStunGatherTimeout` (5 s) when that fails.
+ */
+const UNREACHABLE_STUN: IceServer = { urls: "stun:127.0.0.1:0" };
+
+/** werift's `iceServers` for a list of servers, with its public STUN fallback disabled when the list has no STUN server. */
+export function weriftIceServers(servers: IceServer[]): Pick<PeerConfig, "iceServers"> & Partial<Pick<PeerConfig, "iceStunGatherTimeout">> {
+  const urls = servers.flatMap((s) => (Array.isArray(s.urls) ? s.urls : [s.urls]));
+  // werift's own gather timeout (5 s) for a real STUN server; explicit so it also overrides a spread-in stand-in.
+  if (urls.some((u) => /^stuns?:/i.test(u))) return { iceServers: servers, iceStunGatherTimeout: undefined };
+  // Nothing to wait for: the unreachable server's gathering is abandoned at once.
+  return { iceServers: [UNREACHABLE_STUN, ...servers], iceStunGatherTimeout: 0.001 };
 }
 
 /**
@@ -14,9 +31,12 @@ export function isLoopback(address: string): boolean {
  */
 export function iceOptions(config: Config, sessionId: string): Partial<PeerConfig> {
   const options: Partial<PeerConfig> = {
-    iceServers: iceServersFor(config, sessionId), // always explicit: werift's default is a public STUN server
+    ...weriftIceServers(iceServersFor(config, sessionId)), // never werift's default public STUN server
     icePortRange: config.udpPortRange ? [config.udpPortRange[0], config.udpPortRange[1]] : undefined,
+    iceTransportPolicy: config.iceTransportPolicy,
   };
+  // 1:1 NAT: the public address is not on any interface, so werift must be told to announce it.
+  if (config.announcedAddresses.length) options.iceAdditionalHostAddresses = [...config.announcedAddresses];
   const allowed = config.iceAddresses;
   if (allowed.length === 0) return options;
 
@@ -32,9 +52,9 @@ export function iceOptions(config: Config, sessionId: string): Partial<PeerConfi
     options.iceUseIpv4 = udp4 !== undefined;
     options.iceUseIpv6 = udp6 !== undefined;
   }
-  if (loopback.length) options.iceAdditionalHostAddresses = loopback;
+  if (loopback.length) options.iceAdditionalHostAddresses = [...loopback, ...config.announcedAddresses];
 
-  const allowedSet = new Set(allowed);
+  const allowedSet = new Set([...allowed, ...config.announcedAddresses]);
   const loopbackOnly = routable.length === 0;
   options.iceFilterCandidatePair = (pair) => {
     const local = pair.localCandidate;

@@ -11,6 +11,7 @@ import { StreamRecorder, type RecorderTrack } from "../sinks/ffmpegRecorder/stre
 import { InvalidSdpError, InvalidStateError, RecbotError, errorMessage } from "../util/errors.ts";
 import { chooseCodecs, codecTable } from "./codecs.ts";
 import { iceOptions } from "./iceOptions.ts";
+import { selectedPair, type SelectedPair } from "./selectedPair.ts";
 
 export interface IceCandidateJson {
   candidate: string;
@@ -103,6 +104,11 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
 
   get connectionState(): string {
     return this.pc?.connectionState ?? "new";
+  }
+
+  /** The ICE candidate pair in use (undefined until connected). */
+  get selectedPair(): SelectedPair | undefined {
+    return this.pc ? selectedPair(this.pc) : undefined;
   }
 
   get recordings(): readonly RecordingMetadata[] {
@@ -309,7 +315,7 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
   }
 
   private onConnectionState(state: string): void {
-    this.log.info({ state }, "connection state");
+    this.log.info({ state, pair: state === "connected" ? this.selectedPair : undefined }, "connection state");
     clearTimeout(this.disconnectTimer);
     if (state === "failed") void this.close("ice_failed");
     else if (state === "closed") void this.close("peer_closed");

@@ -14,6 +14,7 @@ import { requireToken } from "./auth.ts";
 import { healthRoute } from "./routes/health.ts";
 import { metricsRoute } from "./routes/metrics.ts";
 import { recordingsRoute } from "./routes/recordings.ts";
+import { iceServersRoute } from "./routes/iceServers.ts";
 import { wsRoute } from "./routes/ws.ts";
 
 export interface RecbotPluginOptions {
@@ -45,7 +46,8 @@ export const recbotPlugin: FastifyPluginAsync<RecbotPluginOptions> = async (app,
   await app.register(metricsRoute, { metrics: createMetrics(registry) });
   await app.register(async (guarded) => {
     guarded.addHook("onRequest", requireToken(config));
-    await guarded.register(wsRoute, { registry });
+    await guarded.register(wsRoute, { registry, config });
+    await guarded.register(iceServersRoute, { config });
     await guarded.register(recordingsRoute, { store });
   });
 

@@ -18,6 +18,8 @@ export interface Clip {
   audio: EncodedFrame[];
   fps: number;
   seconds: number;
+  /** The encoded files, e.g. to hand the clip to a publisher in another process (loadClip). */
+  files: { ivf: string; ogg: string };
 }
 
 export interface ClipOptions {
@@ -61,7 +63,12 @@ export async function makeClip(options: ClipOptions = {}): Promise<Clip> {
     "-g", String(gop), "-auto-alt-ref", "0", ivf,
     "-t", String(seconds), "-map", "1:a", "-c:a", "libopus", "-b:a", "64k", "-frame_duration", "20", "-ac", "2", ...(options.dtx ? ["-dtx", "1", "-application", "voip"] : []), ogg,
   ]);
-  return { video: parseIvf(readFileSync(ivf)), audio: parseOggOpus(readFileSync(ogg)), fps, seconds };
+  return loadClip({ ivf, ogg }, fps, seconds);
+}
+
+/** A clip from files written by makeClip. */
+export function loadClip(files: { ivf: string; ogg: string }, fps: number, seconds: number): Clip {
+  return { video: parseIvf(readFileSync(files.ivf)), audio: parseOggOpus(readFileSync(files.ogg)), fps, seconds, files };
 }
 
 /** IVF: 32-byte file header, then 12-byte frame headers (size, 64-bit pts in the header's time base). */

@@ -27,11 +27,13 @@ export async function probe(file: string): Promise<Probe> {
 
 /**
  * What `ffmpeg -v error -i FILE -f null -` prints: empty for a file that decodes cleanly.
- * `-enc_time_base -1` keeps the file's own (ms) time base: by default ffmpeg 5.1 re-times video to 1/fps,
- * and two frames of variable-rate video less than a frame apart then "collide" in the null muxer.
+ * `-enc_time_base -1` keeps the file's own (ms) time base: by default ffmpeg 5.1 re-times video to 1/fps, and two
+ * frames of variable-rate video less than a frame apart then "collide" in the null muxer. `passthrough` also keeps
+ * each frame's own timestamp (`-fps_mode passthrough`), for a real camera's jittered frame times.
  */
-export async function decodeErrors(file: string): Promise<string> {
-  const { stdout, stderr } = await run("ffmpeg", ["-nostdin", "-v", "error", "-i", file, "-enc_time_base", "-1", "-f", "null", "-"], { maxBuffer: 16 << 20 });
+export async function decodeErrors(file: string, { passthrough = false } = {}): Promise<string> {
+  const args = ["-nostdin", "-v", "error", "-i", file, ...(passthrough ? ["-fps_mode", "passthrough"] : []), "-enc_time_base", "-1", "-f", "null", "-"];
+  const { stdout, stderr } = await run("ffmpeg", args, { maxBuffer: 16 << 20 });
   return (stdout + stderr).trim();
 }
 

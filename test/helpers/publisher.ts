@@ -1,10 +1,11 @@
 import {
-  MediaStream, MediaStreamTrack, OpusPacketizer, RTCPeerConnection, Vp8Packetizer, useOPUS, useVP8, type RTCRtpSender,
+  MediaStream, MediaStreamTrack, OpusPacketizer, RTCPeerConnection, Vp8Packetizer, useOPUS, useVP8, type PeerConfig, type RTCRtpSender,
 } from "werift";
 import { unixMicrosToNtp, wallMs } from "../../src/media/clock.ts";
 import { statSync } from "node:fs";
 import { resolveConfig } from "../../src/config/loadConfig.ts";
 import { iceOptions, isLoopback } from "../../src/session/iceOptions.ts";
+import { selectedPair, type SelectedPair } from "../../src/session/selectedPair.ts";
 import type { Clip } from "./clip.ts";
 import { WsClient } from "./wsClient.ts";
 
@@ -12,6 +13,11 @@ export interface PublishResult {
   client: WsClient;
   sessionId: string;
   offerToAnswerMs: number;
+  /** Offer sent → the client's peer connection is "connected" (ICE + DTLS). */
+  offerToConnectedMs: number;
+  /** The client's selected ICE candidate pair. */
+  pair: SelectedPair | undefined;
+  answerSdp: string;
   offerToRecordingStartedMs: number;
   /** Until the file on disk holds more than its header: the first keyframe has been written. */
   offerToKeyframeOnDiskMs: number;
@@ -43,16 +49,21 @@ export interface PublishOptions {
   mapCandidate?: (direction: "toRecbot" | "fromRecbot", candidate: string) => string;
   /** Called once connected, with the publisher's peer connection. */
   onConnected?: (pc: RTCPeerConnection) => void;
+  /** werift settings over the loopback defaults, e.g. `{ iceServers, iceTransportPolicy: "relay" }`. */
+  peerConfig?: Partial<PeerConfig>;
+  /** Which of recbot's trickled candidates (by address) to add; default: loopback only. */
+  acceptRemoteCandidate?: (address: string) => boolean;
 }
 
 /** Header and track list are well under this; a 320x240 VP8 keyframe is well over it. */
 const KEYFRAME_ON_DISK_BYTES = 3000;
 
-/** A werift client peer restricted to 127.0.0.1, as LAB.md prescribes. */
-export function loopbackPeer(): RTCPeerConnection {
+/** A werift client peer restricted to 127.0.0.1, as LAB.md prescribes (`overrides` win). */
+export function loopbackPeer(overrides: Partial<PeerConfig> = {}): RTCPeerConnection {
   return new RTCPeerConnection({
     ...iceOptions(resolveConfig({ iceAddresses: ["127.0.0.1"] }), "client"),
     codecs: { video: [useVP8()], audio: [useOPUS()] },
+    ...overrides,
   });
 }
 
@@ -62,8 +73,8 @@ export function loopbackPeer(): RTCPeerConnection {
  * and waits for `recording: finished`.
  */
 export async function publish(options: PublishOptions): Promise<PublishResult> {
-  const { url, clip, seconds = clip.seconds, mapCandidate = (_d, c) => c, hangup = "bye" } = options;
-  const pc = loopbackPeer();
+  const { url, clip, seconds = clip.seconds, mapCandidate = (_d, c) => c, hangup = "bye", peerConfig, acceptRemoteCandidate = isLoopback } = options;
+  const pc = loopbackPeer(peerConfig);
   const video = new MediaStreamTrack({ kind: "video" });
   const audio = new MediaStreamTrack({ kind: "audio" });
   const stream = new MediaStream([video, audio]);
@@ -79,7 +90,7 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
     await client.opened();
     client.socket.on("message", (raw) => {
       const m = JSON.parse(raw.toString());
-      if (m.type === "candidate" && m.candidate && isLoopback(m.candidate.candidate.split(" ")[4] ?? "")) {
+      if (m.type === "candidate" && m.candidate && acceptRemoteCandidate(m.candidate.candidate.split(" ")[4] ?? "")) {
         void pc.addIceCandidate({ ...m.candidate, candidate: mapCandidate("fromRecbot", m.candidate.candidate) }).catch(() => {});
       }
     });
@@ -96,6 +107,8 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
     const offerToAnswerMs = performance.now() - offerAt;
     await pc.setRemoteDescription({ type: "answer", sdp: mapSdpCandidates(answer.sdp, (c) => mapCandidate("fromRecbot", c)) });
     await waitConnected(pc);
+    const offerToConnectedMs = performance.now() - offerAt;
+    const pair = selectedPair(pc);
     options.onConnected?.(pc);
 
     let offerToKeyframeOnDiskMs = NaN;
@@ -113,20 +126,20 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
       feedback.retransmitted += s.retransmittedPacketsSent ?? 0;
     }
     if (options.signal?.aborted) {
-      return { client, sessionId: answer.sessionId, offerToAnswerMs, offerToRecordingStartedMs: NaN, offerToKeyframeOnDiskMs, framesSent, audioPacketsSuppressed, feedback, secondsSent: seconds, finished: undefined };
+      return { client, sessionId: answer.sessionId, offerToAnswerMs, offerToConnectedMs, pair, answerSdp: answer.sdp, offerToRecordingStartedMs: NaN, offerToKeyframeOnDiskMs, framesSent, audioPacketsSuppressed, feedback, secondsSent: seconds, finished: undefined };
     }
     const started = await client.waitFor((m) => m.type === "recording" && m.state === "started");
     const offerToRecordingStartedMs = client.arrivalOf(started) - offerAt;
     if (hangup === "abrupt") {
       client.socket.terminate();
-      return { client, sessionId: answer.sessionId, offerToAnswerMs, offerToRecordingStartedMs, offerToKeyframeOnDiskMs, framesSent, audioPacketsSuppressed, feedback, secondsSent: seconds, finished: undefined };
+      return { client, sessionId: answer.sessionId, offerToAnswerMs, offerToConnectedMs, pair, answerSdp: answer.sdp, offerToRecordingStartedMs, offerToKeyframeOnDiskMs, framesSent, audioPacketsSuppressed, feedback, secondsSent: seconds, finished: undefined };
     }
 
     // The server may have ended the session itself (a limit): then there is no one to say bye to.
     if (client.socket.readyState === client.socket.OPEN) client.send({ type: "bye" });
     const finished = await client.waitFor((m) => m.type === "recording" && (m.state === "finished" || m.state === "failed"), 30_000);
     await client.closed();
-    return { client, sessionId: answer.sessionId, offerToAnswerMs, offerToRecordingStartedMs, offerToKeyframeOnDiskMs, framesSent, audioPacketsSuppressed, feedback, secondsSent: seconds, finished };
+    return { client, sessionId: answer.sessionId, offerToAnswerMs, offerToConnectedMs, pair, answerSdp: answer.sdp, offerToRecordingStartedMs, offerToKeyframeOnDiskMs, framesSent, audioPacketsSuppressed, feedback, secondsSent: seconds, finished };
   } finally {
     client.close();
     await pc.close();

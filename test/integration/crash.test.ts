@@ -50,7 +50,13 @@ describe("crash safety of recbot as a process", () => {
   });
   afterEach(() => {
     // Never leave a recbot or its ffmpeg behind, whatever happened.
-    if (server && server.child.exitCode === null) process.kill(-server.child.pid!, "SIGKILL");
+    if (server && server.child.exitCode === null) {
+      try {
+        process.kill(-server.child.pid!, "SIGKILL");
+      } catch {
+        // already gone: the exit event just has not been delivered yet
+      }
+    }
     server = undefined;
   });
 

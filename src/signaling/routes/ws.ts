@@ -1,5 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { WebSocket } from "ws";
+import type { Config } from "../../config/schema.ts";
+import { clientIceServerUrls, iceServersFor } from "../../session/iceServers.ts";
 import type { PeerSession } from "../../session/peerSession.ts";
 import type { SessionRegistry } from "../../session/sessionRegistry.ts";
 import { RecbotError, errorMessage } from "../../util/errors.ts";
@@ -16,14 +18,16 @@ export const CloseCodes = {
 } as const;
 
 /** `/ws`: one socket ↔ one PeerSession, JSON messages as documented in the README. */
-export async function wsRoute(app: FastifyInstance, { registry }: { registry: SessionRegistry }): Promise<void> {
+export async function wsRoute(app: FastifyInstance, { registry, config }: { registry: SessionRegistry; config: Config }): Promise<void> {
   app.get("/ws", { websocket: true }, (socket) => {
     if (registry.isFull) {
       socket.send(JSON.stringify({ type: "error", code: "too_many_sessions", message: "recbot is at its session limit; try again later" }));
       socket.close(CloseCodes.tryAgainLater, "too many sessions");
       return;
     }
-    new WsConnection(socket, registry);
+    const connection = new WsConnection(socket, registry);
+    // First message: the STUN/TURN servers (fresh TURN credentials) to build the client's RTCPeerConnection with.
+    connection.send({ type: "ice-servers", iceServers: iceServersFor(config, connection.id, clientIceServerUrls(config)) });
   });
 }
 
@@ -67,7 +71,11 @@ class WsConnection {
     return session;
   }
 
-  private send(message: ServerMessage): void {
+  get id(): string {
+    return this.session.id;
+  }
+
+  send(message: ServerMessage): void {
     if (this.socket.readyState === this.socket.OPEN) this.socket.send(JSON.stringify(message));
   }
 

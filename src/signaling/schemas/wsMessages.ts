@@ -56,6 +56,7 @@ export function parseClientMessage(text: string): ParseResult {
 
 /** Server → client messages. */
 export type ServerMessage =
+  | { type: "ice-servers"; iceServers: { urls: string | string[]; username?: string; credential?: string }[] }
   | { type: "answer"; sdp: string; sessionId: string }
   | { type: "candidate"; candidate: object | null }
   | { type: "recording"; recordingId: string; state: "started" | "finished" | "failed"; file: string; streamId: string; error?: string }

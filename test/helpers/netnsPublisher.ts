@@ -1,0 +1,55 @@
+/**
+ * A werift publisher as its own process, so a test can run it inside a network namespace:
+ *   ip netns exec NS node test/helpers/netnsPublisher.ts '<json PublisherJob>'
+ * It takes its ICE servers from recbot's GET /ice-servers (as a browser would), publishes the clip over /ws
+ * and prints one line `RESULT <json>`.
+ */
+import { resolveConfig } from "../../src/config/loadConfig.ts";
+import { iceOptions, weriftIceServers } from "../../src/session/iceOptions.ts";
+import type { IceServer } from "../../src/session/iceServers.ts";
+import { loadClip } from "./clip.ts";
+import { publish } from "./publisher.ts";
+
+export interface PublisherJob {
+  /** http://host:port of recbot as seen from the publisher's namespace. */
+  base: string;
+  clip: { files: { ivf: string; ogg: string }; fps: number; seconds: number };
+  /** The publisher's own address (its host candidates). */
+  address: string;
+  iceTransportPolicy?: "all" | "relay";
+}
+
+export interface PublisherOutcome {
+  sessionId: string;
+  offerToAnswerMs: number;
+  offerToConnectedMs: number;
+  pair: Awaited<ReturnType<typeof publish>>["pair"];
+  framesSent: { video: number; audio: number };
+  secondsSent: number;
+  finished: any;
+  iceServers: IceServer[];
+}
+
+async function main(): Promise<void> {
+  const job = JSON.parse(process.argv[2]) as PublisherJob;
+  const iceServers = (await (await fetch(`${job.base}/ice-servers`)).json()) as IceServer[];
+  const base = iceOptions(resolveConfig({ iceAddresses: [job.address] }), "publisher");
+  const result = await publish({
+    url: `${job.base.replace(/^http/, "ws")}/ws`,
+    clip: loadClip(job.clip.files, job.clip.fps, job.clip.seconds),
+    // Replace every loopback default of publish(): no 127.0.0.1 host candidate, checks from any lab address.
+    peerConfig: { iceAdditionalHostAddresses: undefined, iceFilterStunResponse: undefined, ...base, ...weriftIceServers(iceServers), iceTransportPolicy: job.iceTransportPolicy ?? "all" },
+    acceptRemoteCandidate: () => true, // every address here lives in the lab's namespaces
+  });
+  const { offerToAnswerMs, offerToConnectedMs, pair, framesSent, secondsSent, finished, sessionId } = result;
+  const outcome: PublisherOutcome = { sessionId, offerToAnswerMs, offerToConnectedMs, pair, framesSent, secondsSent, finished, iceServers };
+  process.stdout.write(`RESULT ${JSON.stringify(outcome)}\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
