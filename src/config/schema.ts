@@ -30,6 +30,18 @@ export const ConfigSchema = Type.Object(
     ),
     maxMessageBytes: Type.Integer({ minimum: 1024, default: 262144, description: "largest signaling message accepted" }),
     jitterVideoMs: Type.Integer({ minimum: 0, maximum: 5000, default: 400, description: "video reorder/NACK wait" }),
+    codecs: Type.Array(
+      Type.Union([
+        Type.Literal("vp8"), Type.Literal("vp9"), Type.Literal("h264"), Type.Literal("av1"),
+        Type.Literal("opus"), Type.Literal("pcmu"), Type.Literal("pcma"),
+      ]),
+      {
+        minItems: 1,
+        uniqueItems: true,
+        default: ["vp8", "vp9", "h264", "av1", "opus", "pcmu", "pcma"],
+        description: "codecs recbot records, in preference order (comma-separated in env/CLI)",
+      },
+    ),
     jitterAudioMs: Type.Integer({ minimum: 0, maximum: 5000, default: 100, description: "audio reorder wait" }),
   },
   { additionalProperties: false },

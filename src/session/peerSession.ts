@@ -9,7 +9,7 @@ import type { RecordingMetadata } from "../recordings/metadata.ts";
 import type { RecordingStore } from "../recordings/store.ts";
 import { StreamRecorder, type RecorderTrack } from "../sinks/ffmpegRecorder/streamRecorder.ts";
 import { InvalidSdpError, InvalidStateError, errorMessage } from "../util/errors.ts";
-import { chooseCodecs, codecTable } from "./codecs.ts";
+import { chooseCodecs, codecTable, type ChosenCodecs } from "./codecs.ts";
 import { iceOptions } from "./iceOptions.ts";
 
 export interface IceCandidateJson {
@@ -104,8 +104,8 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
     const pc = new RTCPeerConnection({
       ...iceOptions(this.deps.config, this.id),
       codecs: {
-        audio: chosen.audio ? [codecTable[chosen.audio].params()] : [],
-        video: chosen.video ? [codecTable[chosen.video].params()] : [],
+        audio: chosen.audio ? [codecTable[chosen.audio.name].params(chosen.audio.fmtp)] : [],
+        video: chosen.video ? [codecTable[chosen.video.name].params(chosen.video.fmtp)] : [],
       },
     });
     this.pc = pc;
@@ -151,8 +151,8 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
     });
   }
 
-  private addTrack(track: MediaStreamTrack, receiver: RTCRtpReceiver, chosen: { audio?: CodecName; video?: CodecName }): void {
-    const codec = chosen[track.kind as "audio" | "video"];
+  private addTrack(track: MediaStreamTrack, receiver: RTCRtpReceiver, chosen: ChosenCodecs): void {
+    const codec = chosen[track.kind as "audio" | "video"]?.name;
     if (!codec) return;
     const state: TrackState = {
       track, receiver, ssrc: track.ssrc ?? 0,

@@ -1,17 +1,15 @@
 import websocket from "@fastify/websocket";
 import Fastify, { type FastifyInstance, type FastifyPluginAsync } from "fastify";
 import type { Config } from "../config/schema.ts";
-import type { CodecName } from "../media/types.ts";
 import { RecordingStore } from "../recordings/store.ts";
 import { SessionRegistry } from "../session/sessionRegistry.ts";
 import { healthRoute } from "./routes/health.ts";
+import { staticRoute } from "./routes/static.ts";
 import { wsRoute } from "./routes/ws.ts";
 
 export interface RecbotPluginOptions {
   config: Config;
 }
-
-const CODEC_PREFERENCE: readonly CodecName[] = ["vp8", "opus"];
 
 /**
  * recbot as a Fastify plugin: mount it in your own server (with a prefix if you like).
@@ -19,11 +17,12 @@ const CODEC_PREFERENCE: readonly CodecName[] = ["vp8", "opus"];
  */
 export const recbotPlugin: FastifyPluginAsync<RecbotPluginOptions> = async (app, { config }) => {
   const store = new RecordingStore(config.recordingsDir);
-  const registry = new SessionRegistry({ config, store, log: app.log, codecPreference: CODEC_PREFERENCE });
+  const registry = new SessionRegistry({ config, store, log: app.log, codecPreference: config.codecs });
 
   await app.register(websocket, { options: { maxPayload: config.maxMessageBytes } });
   await app.register(healthRoute, { registry });
   await app.register(wsRoute, { registry });
+  await app.register(staticRoute);
 
   app.addHook("onClose", async () => {
     await registry.closeAll("server_closing");

@@ -25,9 +25,13 @@ export async function probe(file: string): Promise<Probe> {
   return JSON.parse(stdout) as Probe;
 }
 
-/** What `ffmpeg -v error -i FILE -f null -` prints: empty for a file that decodes cleanly. */
+/**
+ * What decoding the whole file prints at `-v error`: empty for a file that decodes cleanly. Frames keep
+ * their own (variable-rate) timestamps in a 1 ms time base: a browser's real-time frames are not on a
+ * 1/30 s grid, and ffmpeg would otherwise report two frames landing on the same 1/30 s slot.
+ */
 export async function decodeErrors(file: string): Promise<string> {
-  const { stdout, stderr } = await run("ffmpeg", ["-nostdin", "-v", "error", "-i", file, "-f", "null", "-"], { maxBuffer: 16 << 20 });
+  const { stdout, stderr } = await run("ffmpeg", ["-nostdin", "-v", "error", "-i", file, "-fps_mode", "passthrough", "-r", "1000", "-f", "null", "-"], { maxBuffer: 16 << 20 });
   return (stdout + stderr).trim();
 }
 

@@ -1,0 +1,140 @@
+import { mkdtempSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createRecbot, type Recbot } from "../../src/index.ts";
+import { launchChromium, makeCaptureFiles, type CaptureFiles } from "../helpers/browser.ts";
+import { analyseColours, analyseTone } from "../helpers/content.ts";
+import { decodeErrors, probe, stream } from "../helpers/ffprobe.ts";
+import { openRecbotPage, pageCall, type PageCallResult } from "../helpers/pageCall.ts";
+
+const SECONDS = 4;
+
+interface Case {
+  name: string;
+  video: string;
+  audio: string;
+  container: "webm" | "mkv";
+  videoCodec: string;
+  audioCodec: string;
+}
+
+const cases: Case[] = [
+  { name: "VP8 + Opus", video: "video/VP8", audio: "audio/opus", container: "webm", videoCodec: "vp8", audioCodec: "opus" },
+  { name: "VP9 + Opus", video: "video/VP9", audio: "audio/opus", container: "webm", videoCodec: "vp9", audioCodec: "opus" },
+  { name: "AV1 + Opus", video: "video/AV1", audio: "audio/opus", container: "webm", videoCodec: "av1", audioCodec: "opus" },
+  { name: "H.264 constrained baseline 42e01f + PCMU", video: "video/H264;profile-level-id=42e01f;packetization-mode=1", audio: "audio/PCMU", container: "mkv", videoCodec: "h264", audioCodec: "pcm_mulaw" },
+  { name: "H.264 baseline 42001f + PCMA", video: "video/H264;profile-level-id=42001f;packetization-mode=1", audio: "audio/PCMA", container: "mkv", videoCodec: "h264", audioCodec: "pcm_alaw" },
+  { name: "H.264 main 4d001f + Opus", video: "video/H264;profile-level-id=4d001f;packetization-mode=1", audio: "audio/opus", container: "mkv", videoCodec: "h264", audioCodec: "opus" },
+];
+
+export interface Verified {
+  file: string;
+  container: string;
+  videoCodec?: string;
+  audioCodec?: string;
+  audioChannels?: number;
+  seconds: number;
+  expectedSeconds: number;
+  framesSent: number;
+  framesRecorded: number;
+  peakHz?: number;
+  colours: Awaited<ReturnType<typeof analyseColours>>;
+  decodeErrors: string;
+}
+
+/** Probes, decodes and analyses one recorded file against what the browser says it sent. */
+export async function verifyFile(file: string, result: PageCallResult, streamId: string, files: CaptureFiles): Promise<Verified> {
+  const p = await probe(file);
+  const v = p.streams.find((s) => s.codec_type === "video");
+  const a = p.streams.find((s) => s.codec_type === "audio");
+  const sentVideo = result.stats.find((s) => s.kind === "video" && s.streamId === streamId);
+  const sentAudio = result.stats.find((s) => s.kind === "audio" && s.streamId === streamId);
+  const framesSent = sentVideo?.framesSent ?? 0;
+  // Expected duration: audio packets are 20 ms each; a video-only stream is timed by its frames.
+  const expectedSeconds = sentAudio ? sentAudio.packetsSent * 0.02 : framesSent / files.fps;
+  return {
+    file,
+    container: p.format.format_name,
+    videoCodec: v?.codec_name,
+    audioCodec: a?.codec_name,
+    audioChannels: a?.channels,
+    seconds: Number(p.format.duration),
+    expectedSeconds,
+    framesSent,
+    framesRecorded: Number(v?.nb_read_frames ?? 0),
+    peakHz: a ? (await analyseTone(file)).peakHz : undefined,
+    colours: await analyseColours(file),
+    decodeErrors: await decodeErrors(file),
+  };
+}
+
+/** The checks of issue 3, shared by every Chromium test. */
+export function expectGoodRecording(r: Verified, files: CaptureFiles, audio: boolean): void {
+  expect(r.decodeErrors).toBe("");
+  expect(Math.abs(r.seconds - r.expectedSeconds) / r.expectedSeconds).toBeLessThanOrEqual(0.05);
+  expect(r.framesRecorded / r.framesSent).toBeGreaterThanOrEqual(0.95);
+  if (audio) expect(Math.abs((r.peakHz ?? 0) - files.toneHz)).toBeLessThanOrEqual(10);
+  expect(r.colours.classified / r.colours.frames).toBeGreaterThanOrEqual(0.9);
+  expect(r.colours.inOrder).toBeGreaterThanOrEqual(SECONDS - 1);
+  expect(r.colours.outOfOrder).toBe(0);
+}
+
+describe("Chromium publishes each codec it offers; recbot records it without transcoding", () => {
+  let recbot: Recbot;
+  let browser: Browser;
+  let page: Page;
+  let files: CaptureFiles;
+  let wsUrl: string;
+  const matrix: string[] = [];
+  const dir = mkdtempSync(path.join(tmpdir(), "recbot-e2e-"));
+
+  beforeAll(async () => {
+    files = await makeCaptureFiles();
+    recbot = await createRecbot({ host: "127.0.0.1", port: 0, recordingsDir: dir, iceAddresses: ["127.0.0.1"], logLevel: (process.env.RECBOT_TEST_LOG as "info") ?? "warn" });
+    const base = await recbot.listen();
+    wsUrl = base.replace("http", "ws") + "/ws";
+    browser = await launchChromium(files);
+    page = await openRecbotPage(browser, base);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await recbot?.close();
+    console.log(["[codec matrix] codec → container → result → video frames sent/recorded", ...matrix].join("\n"));
+  });
+
+  it.each(cases)("$name is recorded into $container with its content intact", async (c) => {
+    const offered = await page.evaluate(() => RTCRtpSender.getCapabilities("video")!.codecs.map((x: RTCRtpCodec) => `${x.mimeType} ${x.sdpFmtpLine ?? ""}`));
+    const [mime, ...params] = c.video.split(";");
+    const available = offered.some((o: string) => o.startsWith(mime + " ") && params.every((p) => o.split(" ")[1].split(";").includes(p)));
+    let line = `${c.name} → ${c.container} → `;
+    if (!available) matrix.push(line + "not offered by this Chromium");
+    expect(available, `Chromium does not offer ${c.video}; it offers ${offered.join(" | ")}`).toBe(true);
+    try {
+      const result = await pageCall(page, { wsUrl, codecs: { video: c.video, audio: c.audio }, seconds: SECONDS });
+      expect(result.errors).toEqual([]);
+      expect(result.recordings).toHaveLength(1);
+      const rec = result.recordings[0];
+      expect(rec.state).toBe("finished");
+      expect(path.extname(rec.file)).toBe(`.${c.container}`);
+      const r = await verifyFile(rec.file, result, result.streamIds[0], files);
+      const sentCodec = result.stats.find((s) => s.kind === "video");
+      console.log(`[codec] ${c.name}: sent ${sentCodec?.codec} ${sentCodec?.sdpFmtpLine ?? ""} (${sentCodec?.encoderImplementation}), ` +
+        `file ${r.container} ${r.videoCodec}+${r.audioCodec}/${r.audioChannels}ch, ${r.seconds.toFixed(3)} s (expected ${r.expectedSeconds.toFixed(3)}, wall ${result.mediaSeconds.toFixed(2)}), ` +
+        `frames ${r.framesSent}/${r.framesRecorded}, tone ${r.peakHz} Hz, colours ${r.colours.classified}/${r.colours.frames} classified, ${r.colours.inOrder} changes in order ${r.colours.outOfOrder} out`);
+      line += `${r.videoCodec}+${r.audioCodec} → `;
+      expect(r.videoCodec).toBe(c.videoCodec);
+      expect(r.audioCodec).toBe(c.audioCodec);
+      expect(r.container).toContain(c.container === "webm" ? "webm" : "matroska");
+      const meta = JSON.parse(await readFile(rec.file.replace(/\.\w+$/, ".json"), "utf8"));
+      expect(meta).toMatchObject({ state: "finished", sessionId: result.sessionId });
+      expectGoodRecording(r, files, true);
+      matrix.push(line + `pass → ${r.framesSent}/${r.framesRecorded}`);
+    } catch (err) {
+      matrix.push(line + `FAIL (${String(err).split("\n")[0].slice(0, 120)})`);
+      throw err;
+    }
+  });
+});

@@ -1,0 +1,121 @@
+/// <reference lib="dom" />
+import type { Browser, Page } from "playwright-core";
+
+export interface SenderStats {
+  mid: string;
+  kind: "audio" | "video";
+  streamId?: string;
+  codec?: string;
+  sdpFmtpLine?: string;
+  packetsSent: number;
+  framesEncoded?: number;
+  framesSent?: number;
+  frameWidth?: number;
+  frameHeight?: number;
+  encoderImplementation?: string;
+}
+
+export interface PageCallResult {
+  sessionId: string;
+  role: "publish" | "call";
+  localSdp: string;
+  remoteSdp: string;
+  streamIds: string[];
+  stats: SenderStats[];
+  recordings: { recordingId: string; state: string; file: string; streamId: string; error?: string }[];
+  errors: { code: string; message: string }[];
+  /** Wall-clock seconds from the first recording "started" message to the stats taken just before `bye`. */
+  mediaSeconds: number;
+  pair?: { local: { type: string; protocol: string; address: string }; remote: { type: string; protocol: string; address: string } };
+}
+
+export interface PageCallOptions {
+  wsUrl: string;
+  role?: "publish" | "call";
+  /** e.g. { video: "video/VP9", audio: "audio/opus" } or "video/H264;profile-level-id=42e01f". */
+  codecs?: { audio?: string; video?: string };
+  seconds: number;
+  /** Add a second, video-only stream drawn on a canvas (its own colour sequence). */
+  canvasStream?: boolean;
+  /** Camera stream without audio. */
+  noAudio?: boolean;
+  /** Set the camera video track's `enabled` to false for this window (seconds after media starts). */
+  disableVideo?: { from: number; to: number };
+}
+
+/** Opens a recbot-served page and loads public/client.js into it (as `window.RecbotCall`). */
+export async function openRecbotPage(browser: Browser, baseUrl: string, pathname = "/client.js"): Promise<Page> {
+  const page = await browser.newPage();
+  page.on("console", (m) => m.type() === "error" && !m.text().includes("favicon") && console.log(`[page] ${m.text()}`));
+  page.on("pageerror", (e) => console.log(`[page error] ${e.message}`));
+  await page.goto(baseUrl + pathname);
+  await page.addScriptTag({ type: "module", content: 'import { RecbotCall } from "/client.js"; window.RecbotCall = RecbotCall;' });
+  await page.waitForFunction(() => (window as any).RecbotCall !== undefined);
+  return page;
+}
+
+/**
+ * Runs a whole call in the page (which must be served by recbot): getUserMedia from the fake devices,
+ * publish or answer recbot's call through public/client.js with loopback-only candidates, send for
+ * `seconds`, read the senders' getStats, hang up and wait for the recordings to be finished.
+ */
+export function pageCall(page: Page, options: PageCallOptions): Promise<PageCallResult> {
+  return page.evaluate(async (o) => {
+    const RecbotCall = (window as any).RecbotCall;
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const camera = await navigator.mediaDevices.getUserMedia({
+      video: { width: 320, height: 240, frameRate: 30 },
+      audio: o.noAudio ? false : { echoCancellation: false, noiseSuppression: false, autoGainControl: false },
+    });
+    const streams = [camera];
+    let drawTimer: ReturnType<typeof setInterval> | undefined;
+    if (o.canvasStream) {
+      const canvas = document.createElement("canvas");
+      canvas.width = 320;
+      canvas.height = 240;
+      const ctx = canvas.getContext("2d")!;
+      const colours = ["#ff0000", "#00ff00", "#0000ff", "#ffff00"];
+      const start = performance.now();
+      const draw = () => {
+        ctx.fillStyle = colours[Math.floor((performance.now() - start) / 1000) % colours.length];
+        ctx.fillRect(0, 0, 320, 240);
+      };
+      draw();
+      drawTimer = setInterval(draw, 33);
+      streams.push(canvas.captureStream(30));
+    }
+    const call = new RecbotCall({ url: o.wsUrl, streams, codecs: o.codecs ?? {}, loopbackOnly: true });
+    try {
+      await (o.role === "call" ? call.call() : call.publish());
+      await call.connected();
+      await call.waitFor((m: any) => m.type === "recording" && m.state === "started");
+      const t0 = performance.now();
+      const video = camera.getVideoTracks()[0];
+      if (o.disableVideo) {
+        await sleep(o.disableVideo.from * 1000);
+        video.enabled = false;
+        await sleep((o.disableVideo.to - o.disableVideo.from) * 1000);
+        video.enabled = true;
+        await sleep((o.seconds - o.disableVideo.to) * 1000);
+      } else {
+        await sleep(o.seconds * 1000);
+      }
+      const stats = await call.senderStats();
+      const pair = await call.selectedPair();
+      const mediaSeconds = (performance.now() - t0) / 1000;
+      const recordings = await call.stop();
+      return {
+        sessionId: call.sessionId, role: o.role ?? "publish",
+        localSdp: call.pc.localDescription?.sdp ?? "", remoteSdp: call.pc.remoteDescription?.sdp ?? "",
+        streamIds: streams.map((s) => s.id), stats, recordings, errors: call.errors, mediaSeconds, pair,
+      };
+    } catch (err) {
+      call.pc.close();
+      call.ws?.close();
+      return { errors: [...call.errors, { code: "page_error", message: String(err) }], recordings: [], stats: [] } as any;
+    } finally {
+      clearInterval(drawTimer);
+      for (const s of streams) s.getTracks().forEach((t) => t.stop());
+    }
+  }, options);
+}
