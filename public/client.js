@@ -21,12 +21,20 @@ export function codecPreferences(kind, spec) {
   return [...wanted, ...all.filter((c) => c.mimeType.toLowerCase() === `${kind}/rtx`)];
 }
 
+/** Adds `stereo=1` to every Opus fmtp line: asks the answerer to let this browser send stereo. */
+export function withOpusStereo(sdp) {
+  const pts = [...sdp.matchAll(/^a=rtpmap:(\d+) opus\/48000\/2/gim)].map((m) => m[1]);
+  return pts.reduce((text, pt) => text.replace(new RegExp(`^(a=fmtp:${pt} .*?)(\r?)$`, "m"),
+    (line, body, cr) => (/stereo=1/.test(body) ? line : `${body};stereo=1${cr}`)), sdp);
+}
+
 /**
  * One call to recbot. Events (`onEvent(name, detail)`): "state" (connection state), "message" (every
  * server message), "recording", "error" (server error messages), "closed".
  */
 export class RecbotCall {
-  constructor({ url, streams, codecs = {}, loopbackOnly = false, onEvent = () => {} }) {
+  constructor({ url, streams, codecs = {}, loopbackOnly = false, stereo = false, onEvent = () => {} }) {
+    this.stereo = stereo;
     this.url = url;
     this.streams = streams;
     this.codecs = codecs;
@@ -108,7 +116,8 @@ export class RecbotCall {
     }
     await this.pc.setLocalDescription(await this.pc.createOffer());
     const answer = this.waitFor((m) => m.type === "answer");
-    this.send({ type: "offer", sdp: this.pc.localDescription.sdp });
+    const sdp = this.pc.localDescription.sdp;
+    this.send({ type: "offer", sdp: this.stereo ? withOpusStereo(sdp) : sdp });
     const m = await answer;
     this.sessionId = m.sessionId;
     await this.pc.setRemoteDescription({ type: "answer", sdp: m.sdp });

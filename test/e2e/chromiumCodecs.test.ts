@@ -1,7 +1,9 @@
-import { mkdtempSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { mkdtempSync, readdirSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { promisify } from "node:util";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRecbot, type Recbot } from "../../src/index.ts";
@@ -11,6 +13,7 @@ import { decodeErrors, probe, stream } from "../helpers/ffprobe.ts";
 import { openRecbotPage, pageCall, type PageCallResult } from "../helpers/pageCall.ts";
 
 const SECONDS = 4;
+const run = promisify(execFile);
 
 interface Case {
   name: string;
@@ -24,6 +27,7 @@ interface Case {
 const cases: Case[] = [
   { name: "VP8 + Opus", video: "video/VP8", audio: "audio/opus", container: "webm", videoCodec: "vp8", audioCodec: "opus" },
   { name: "VP9 + Opus", video: "video/VP9", audio: "audio/opus", container: "webm", videoCodec: "vp9", audioCodec: "opus" },
+  { name: "VP9 profile 2 + Opus", video: "video/VP9;profile-id=2", audio: "audio/opus", container: "webm", videoCodec: "vp9", audioCodec: "opus" },
   { name: "AV1 + Opus", video: "video/AV1", audio: "audio/opus", container: "webm", videoCodec: "av1", audioCodec: "opus" },
   { name: "H.264 constrained baseline 42e01f + PCMU", video: "video/H264;profile-level-id=42e01f;packetization-mode=1", audio: "audio/PCMU", container: "mkv", videoCodec: "h264", audioCodec: "pcm_mulaw" },
   { name: "H.264 baseline 42001f + PCMA", video: "video/H264;profile-level-id=42001f;packetization-mode=1", audio: "audio/PCMA", container: "mkv", videoCodec: "h264", audioCodec: "pcm_alaw" },
@@ -84,6 +88,7 @@ export function expectGoodRecording(r: Verified, files: CaptureFiles, audio: boo
 
 describe("Chromium publishes each codec it offers; recbot records it without transcoding", () => {
   let recbot: Recbot;
+  let base: string;
   let browser: Browser;
   let page: Page;
   let files: CaptureFiles;
@@ -94,7 +99,7 @@ describe("Chromium publishes each codec it offers; recbot records it without tra
   beforeAll(async () => {
     files = await makeCaptureFiles();
     recbot = await createRecbot({ host: "127.0.0.1", port: 0, recordingsDir: dir, iceAddresses: ["127.0.0.1"], logLevel: (process.env.RECBOT_TEST_LOG as "info") ?? "warn" });
-    const base = await recbot.listen();
+    base = await recbot.listen();
     wsUrl = base.replace("http", "ws") + "/ws";
     browser = await launchChromium(files);
     page = await openRecbotPage(browser, base);
@@ -121,6 +126,10 @@ describe("Chromium publishes each codec it offers; recbot records it without tra
       expect(path.extname(rec.file)).toBe(`.${c.container}`);
       const r = await verifyFile(rec.file, result, result.streamIds[0], files);
       const sentCodec = result.stats.find((s) => s.kind === "video");
+      if (c.video.includes("profile-id=2")) {
+        const p = await probe(rec.file);
+        console.log(`[codec] VP9 profile 2 file: ${JSON.stringify(p.streams.map((x: any) => [x.codec_name, x.profile, x.pix_fmt]))}`);
+      }
       console.log(`[codec] ${c.name}: sent ${sentCodec?.codec} ${sentCodec?.sdpFmtpLine ?? ""} (${sentCodec?.encoderImplementation}), ` +
         `file ${r.container} ${r.videoCodec}+${r.audioCodec}/${r.audioChannels}ch, ${r.seconds.toFixed(3)} s (expected ${r.expectedSeconds.toFixed(3)}, wall ${result.mediaSeconds.toFixed(2)}), ` +
         `frames ${r.framesSent}/${r.framesRecorded}, tone ${r.peakHz} Hz, colours ${r.colours.classified}/${r.colours.frames} classified, ${r.colours.inOrder} changes in order ${r.colours.outOfOrder} out`);
@@ -136,5 +145,53 @@ describe("Chromium publishes each codec it offers; recbot records it without tra
       matrix.push(line + `FAIL (${String(err).split("\n")[0].slice(0, 120)})`);
       throw err;
     }
+  });
+});
+
+describe("Chromium edge cases of codec negotiation", () => {
+  let recbot: Recbot;
+  let base: string;
+  let browser: Browser;
+  let page: Page;
+  let files: CaptureFiles;
+  const dir = mkdtempSync(path.join(tmpdir(), "recbot-e2e-neg-"));
+
+  beforeAll(async () => {
+    files = await makeCaptureFiles();
+    recbot = await createRecbot({ host: "127.0.0.1", port: 0, recordingsDir: dir, iceAddresses: ["127.0.0.1"], logLevel: "warn" });
+    base = await recbot.listen();
+    browser = await launchChromium(files);
+    page = await openRecbotPage(browser, base);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await recbot?.close();
+  });
+
+  it("keeps Opus stereo when the offer asks for it (stereo=1), and the tone survives", async () => {
+    const wsUrl = base.replace("http", "ws") + "/ws";
+    const result = await pageCall(page, { wsUrl, codecs: { video: "video/VP8", audio: "audio/opus" }, seconds: 2, stereo: true });
+    expect(result.errors).toEqual([]);
+    expect(result.remoteSdp).toMatch(/^a=fmtp:\d+ .*stereo=1/m);
+    const file = result.recordings[0].file;
+    // The TOC byte's "s" bit (RFC 6716 §3.1) says whether the packet is coded in stereo.
+    const { stdout } = await run("ffprobe", ["-v", "error", "-select_streams", "a", "-read_intervals", "%+#5", "-show_packets", "-show_data", "-of", "json", file]);
+    const tocs = (JSON.parse(stdout).packets as { data: string }[]).map((pk) => parseInt(pk.data.split(":")[1].trim().slice(0, 2), 16));
+    console.log(`[stereo] answer fmtp: ${/^a=fmtp:\d+ (.*stereo=1.*)$/m.exec(result.remoteSdp)?.[1]}; first TOC bytes ${tocs.map((t) => t.toString(16))}`);
+    expect(tocs.length).toBeGreaterThan(0);
+    expect(tocs.every((t) => (t & 0x04) !== 0)).toBe(true);
+    expect((await analyseTone(file)).peakHz).toBeGreaterThanOrEqual(files.toneHz - 10);
+  });
+
+  it("answers a codec it cannot record with unsupported_codec and leaves nothing behind", async () => {
+    const wsUrl = base.replace("http", "ws") + "/ws";
+    const before = readdirSync(dir).length;
+    const result = await pageCall(page, { wsUrl, codecs: { video: "video/VP8", audio: "audio/G722" }, seconds: 1 });
+    expect(result.errors.map((e) => e.code)).toContain("unsupported_codec");
+    console.log(`[unsupported] ${JSON.stringify(result.errors[0])}`);
+    expect(result.errors[0].message).toMatch(/g722/i);
+    expect(readdirSync(dir).length).toBe(before);
+    const health = await (await fetch(`${base}/healthz`)).json();
+    expect(health.sessions).toBe(0);
   });
 });

@@ -37,6 +37,8 @@ export interface PageCallOptions {
   seconds: number;
   /** Add a second, video-only stream drawn on a canvas (its own colour sequence). */
   canvasStream?: boolean;
+  /** Ask for stereo Opus (`stereo=1` in the offer's fmtp). */
+  stereo?: boolean;
   /** Camera stream without audio. */
   noAudio?: boolean;
   /** Set the camera video track's `enabled` to false for this window (seconds after media starts). */
@@ -84,7 +86,7 @@ export function pageCall(page: Page, options: PageCallOptions): Promise<PageCall
       drawTimer = setInterval(draw, 33);
       streams.push(canvas.captureStream(30));
     }
-    const call = new RecbotCall({ url: o.wsUrl, streams, codecs: o.codecs ?? {}, loopbackOnly: true });
+    const call = new RecbotCall({ url: o.wsUrl, streams, codecs: o.codecs ?? {}, loopbackOnly: true, stereo: o.stereo });
     try {
       await (o.role === "call" ? call.call() : call.publish());
       await call.connected();
