@@ -42,6 +42,8 @@ export interface PeerSessionDeps {
 
 interface TrackState {
   track: MediaStreamTrack;
+  /** The remote MediaStream (msid) the track belongs to, "-" when the offer names none. */
+  streamId: string;
   receiver: RTCRtpReceiver;
   pipeline: TrackPipeline;
   ssrc: number;
@@ -113,7 +115,9 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
       if (!this.closing) this.emit("candidate", c ? (c.toJSON() as IceCandidateJson) : null);
     });
     pc.connectionStateChange.subscribe((state) => this.onConnectionState(state));
-    pc.ontrack = ({ track, receiver }) => this.addTrack(track, receiver, chosen);
+    // werift leaves track.streamId unset for remote tracks; the msid is on the event's streams / the receiver.
+    pc.ontrack = ({ track, receiver, streams }) =>
+      this.addTrack(track, receiver, streams[0]?.id ?? receiver.remoteStreamId ?? track.streamId ?? "-", chosen);
 
     try {
       await pc.setRemoteDescription({ type: "offer", sdp });
@@ -151,11 +155,11 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
     });
   }
 
-  private addTrack(track: MediaStreamTrack, receiver: RTCRtpReceiver, chosen: ChosenCodecs): void {
+  private addTrack(track: MediaStreamTrack, receiver: RTCRtpReceiver, streamId: string, chosen: ChosenCodecs): void {
     const codec = chosen[track.kind as "audio" | "video"]?.name;
     if (!codec) return;
     const state: TrackState = {
-      track, receiver, ssrc: track.ssrc ?? 0,
+      track, receiver, streamId, ssrc: track.ssrc ?? 0,
       pipeline: new TrackPipeline(
         {
           kind: track.kind as "audio" | "video",
@@ -188,7 +192,7 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
   private createRecorders(): void {
     const byStream = new Map<string, TrackState[]>();
     for (const t of this.tracks) {
-      const key = t.track.streamId ?? "-";
+      const key = t.streamId;
       byStream.set(key, [...(byStream.get(key) ?? []), t]);
     }
     for (const [streamId, states] of byStream) {

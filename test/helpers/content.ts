@@ -3,6 +3,8 @@ import { promisify } from "node:util";
 import { PALETTE } from "./browser.ts";
 
 const run = promisify(execFile);
+/** One output frame per decoded frame: no duplicates or drops to fit a constant frame rate. */
+const PASSTHROUGH = ["-fps_mode", "passthrough"];
 
 async function decode(args: string[]): Promise<Buffer> {
   const { stdout } = await run("ffmpeg", ["-nostdin", "-v", "error", ...args, "-"], { encoding: "buffer", maxBuffer: 256 << 20 });
@@ -62,7 +64,7 @@ export interface ColourAnalysis {
 
 /** Decodes every video frame to a 4x4 RGB thumbnail and follows the palette's colour sequence. */
 export async function analyseColours(file: string): Promise<ColourAnalysis> {
-  const raw = await decode(["-i", file, "-map", "0:v:0", "-vf", "scale=4:4:flags=area,format=rgb24", "-f", "rawvideo"]);
+  const raw = await decode(["-i", file, "-map", "0:v:0", "-vf", "scale=4:4:flags=area,format=rgb24", ...PASSTHROUGH, "-f", "rawvideo"]);
   const frameBytes = 4 * 4 * 3;
   const result: ColourAnalysis = { frames: raw.length / frameBytes, classified: 0, inOrder: 0, outOfOrder: 0, sequence: [] };
   let last = -1;
@@ -87,7 +89,7 @@ export async function analyseColours(file: string): Promise<ColourAnalysis> {
 
 /** Mean luma of each decoded frame (0–255), to find black (disabled-track) stretches. */
 export async function frameLuma(file: string): Promise<number[]> {
-  const raw = await decode(["-i", file, "-map", "0:v:0", "-vf", "scale=4:4:flags=area,format=gray", "-f", "rawvideo"]);
+  const raw = await decode(["-i", file, "-map", "0:v:0", "-vf", "scale=4:4:flags=area,format=gray", ...PASSTHROUGH, "-f", "rawvideo"]);
   const out: number[] = [];
   for (let o = 0; o + 16 <= raw.length; o += 16) {
     let s = 0;

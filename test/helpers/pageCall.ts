@@ -26,6 +26,10 @@ export interface PageCallResult {
   errors: { code: string; message: string }[];
   /** Wall-clock seconds from the first recording "started" message to the stats taken just before `bye`. */
   mediaSeconds: number;
+  /** Wall-clock seconds from ICE/DTLS "connected" to the stats taken just before `bye`. */
+  connectedSeconds: number;
+  /** Per stream id: wall-clock seconds from its first video frame sent (getStats, ±40 ms) to the end of its media. */
+  videoSeconds: Record<string, number>;
   pair?: { local: { type: string; protocol: string; address: string }; remote: { type: string; protocol: string; address: string } };
 }
 
@@ -86,10 +90,18 @@ export function pageCall(page: Page, options: PageCallOptions): Promise<PageCall
       drawTimer = setInterval(draw, 33);
       streams.push(canvas.captureStream(30));
     }
+    let poller: ReturnType<typeof setInterval> | undefined;
     const call = new RecbotCall({ url: o.wsUrl, streams, codecs: o.codecs ?? {}, loopbackOnly: true, stereo: o.stereo });
     try {
       await (o.role === "call" ? call.call() : call.publish());
       await call.connected();
+      const tConnected = performance.now();
+      // When each stream's first video frame left the browser (getStats polled every 40 ms).
+      const firstSent = new Map<string, number>();
+      poller = setInterval(async () => {
+        const now = performance.now();
+        for (const st of await call.senderStats()) if (st.framesSent > 0 && !firstSent.has(st.streamId)) firstSent.set(st.streamId, now);
+      }, 40);
       await call.waitFor((m: any) => m.type === "recording" && m.state === "started");
       const t0 = performance.now();
       const video = camera.getVideoTracks()[0];
@@ -102,14 +114,22 @@ export function pageCall(page: Page, options: PageCallOptions): Promise<PageCall
       } else {
         await sleep(o.seconds * 1000);
       }
-      const stats = await call.senderStats();
-      const pair = await call.selectedPair();
+      // End the media first, so the senders' counters are final when read and match what could be recorded.
       const mediaSeconds = (performance.now() - t0) / 1000;
+      const connectedSeconds = (performance.now() - tConnected) / 1000;
+      const pair = await call.selectedPair();
+      clearInterval(drawTimer);
+      clearInterval(poller);
+      const tStopped = performance.now();
+      for (const s of streams) s.getTracks().forEach((t) => t.stop());
+      const videoSeconds = Object.fromEntries([...firstSent].map(([id, t]) => [id, (tStopped - t) / 1000]));
+      await sleep(500);
+      const stats = await call.senderStats();
       const recordings = await call.stop();
       return {
         sessionId: call.sessionId, role: o.role ?? "publish",
         localSdp: call.pc.localDescription?.sdp ?? "", remoteSdp: call.pc.remoteDescription?.sdp ?? "",
-        streamIds: streams.map((s) => s.id), stats, recordings, errors: call.errors, mediaSeconds, pair,
+        streamIds: streams.map((s) => s.id), stats, recordings, errors: call.errors, mediaSeconds, connectedSeconds, videoSeconds, pair,
       };
     } catch (err) {
       call.pc.close();
@@ -117,6 +137,7 @@ export function pageCall(page: Page, options: PageCallOptions): Promise<PageCall
       return { errors: [...call.errors, { code: "page_error", message: String(err) }], recordings: [], stats: [] } as any;
     } finally {
       clearInterval(drawTimer);
+      clearInterval(poller);
       for (const s of streams) s.getTracks().forEach((t) => t.stop());
     }
   }, options);
