@@ -33,7 +33,8 @@ export function withOpusStereo(sdp) {
  * server message), "recording", "error" (server error messages), "closed".
  */
 export class RecbotCall {
-  constructor({ url, streams, codecs = {}, loopbackOnly = false, stereo = false, onEvent = () => {} }) {
+  constructor({ url, streams, codecs = {}, callCodecs, loopbackOnly = false, stereo = false, onEvent = () => {} }) {
+    this.callCodecs = callCodecs;
     this.stereo = stereo;
     this.url = url;
     this.streams = streams;
@@ -124,11 +125,14 @@ export class RecbotCall {
     return this;
   }
 
-  /** recbot offers (`{"type":"call"}`), the browser answers with the first stream's tracks. */
+  /**
+   * recbot offers (`{"type":"call"}`), the browser answers with the first stream's tracks. recbot offers
+   * one codec per kind; `callCodecs` (e.g. ["h264", "pcma"]) asks for others.
+   */
   async call() {
     await this.open();
     const offered = this.waitFor((m) => m.type === "offer");
-    this.send({ type: "call" });
+    this.send(this.callCodecs ? { type: "call", codecs: this.callCodecs } : { type: "call" });
     const m = await offered;
     this.sessionId = m.sessionId;
     await this.pc.setRemoteDescription({ type: "offer", sdp: m.sdp });
@@ -140,7 +144,6 @@ export class RecbotCall {
       t.direction = "sendonly";
       await t.sender.replaceTrack(track);
       t.sender.setStreams(stream);
-      this.forceCodecs(t, kind);
     }
     await this.pc.setLocalDescription(await this.pc.createAnswer());
     this.send({ type: "answer", sdp: this.pc.localDescription.sdp });

@@ -51,6 +51,8 @@ export interface OfferedSection {
 
 export interface ChosenCodec {
   name: CodecName;
+  /** The offered payload type (werift's answer keeps the offerer's numbers). */
+  payloadType: number;
   fmtp: string;
   /** Channels the file declares: Opus is always "/2" in RTP (RFC 7587), mono packets decode fine as stereo. */
   channels: number;
@@ -107,7 +109,7 @@ export function chooseCodecs(sdp: string, preference: readonly CodecName[]): Cho
       if (codecTable[codec].kind !== kind) continue;
       const payload = payloads.find((p) => usable(p, codec));
       if (payload) {
-        pick = { name: codec, fmtp: payload.fmtp, channels: codec === "opus" ? 2 : 1 };
+        pick = { name: codec, payloadType: payload.payloadType, fmtp: payload.fmtp, channels: codec === "opus" ? 2 : 1 };
         break;
       }
     }
@@ -121,4 +123,53 @@ export function chooseCodecs(sdp: string, preference: readonly CodecName[]): Cho
     chosen[kind] ??= pick;
   }
   return chosen;
+}
+
+/**
+ * recbot as the caller offers one codec per kind, the first of the preference list: a browser sends
+ * by the offerer's order whatever its answer lists (Chromium ignores its own setCodecPreferences when
+ * answering: measured, it answered H.264 only and sent VP8), so a single codec leaves no doubt about
+ * what arrives. A client picks another codec with `codecs` in its `call` message.
+ */
+export function offerCodecs(preference: readonly CodecName[]): { audio: RTCRtpCodecParameters[]; video: RTCRtpCodecParameters[] } {
+  const first = (kind: MediaKind) =>
+    preference.filter((c) => codecTable[c].kind === kind).slice(0, 1).map((c) => codecTable[c].params(c === "h264" ? H264_OFFER_FMTP : ""));
+  return { audio: first("audio"), video: first("video") };
+}
+
+/** Constrained Baseline, packetization-mode 1: the H.264 profile every WebRTC browser can send. */
+const H264_OFFER_FMTP = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f";
+
+/**
+ * The codec the answerer will send on each m-section of recbot's offer, by mid: the first payload of
+ * recbot's offer that the answer accepts (see offerCodecs). Sections the answerer does not send on
+ * are left out; a sending section that accepts none of recbot's codecs throws unsupported_codec.
+ */
+export function answeredCodecs(offer: string, answer: string): Map<string, { codec: CodecName; payloadType: number }> {
+  const offered = new Map<string, OfferedSection>();
+  const offerSections = offer.split(/\r?\nm=/).slice(1);
+  offeredCodecs(offer).forEach((section, i) => {
+    const mid = /^a=mid:(\S+)/m.exec(offerSections[i])?.[1];
+    if (mid) offered.set(mid, section);
+  });
+  const byMid = new Map<string, { codec: CodecName; payloadType: number }>();
+  const answerSections = answer.split(/\r?\nm=/).slice(1);
+  offeredCodecs(answer).forEach(({ kind, payloads }, i) => {
+    const section = answerSections[i];
+    const mid = /^a=mid:(\S+)/m.exec(section)?.[1];
+    const port = section.split(" ", 2)[1];
+    if ((kind !== "audio" && kind !== "video") || port === "0" || !mid || /^a=(recvonly|inactive)\b/m.test(section)) return;
+    const accepted = new Set(payloads.map((p) => p.payloadType));
+    const ours = offered.get(mid)?.payloads ?? [];
+    const pick = ours.find((p) => accepted.has(p.payloadType) && codecNamed(kind, p.name));
+    if (!pick) {
+      throw new UnsupportedCodecError(`the answer accepts none of recbot's ${kind} codecs (it has ${payloads.map((p) => p.name).join(", ") || "none"})`, { mid });
+    }
+    byMid.set(mid, { codec: codecNamed(kind, pick.name)!, payloadType: pick.payloadType });
+  });
+  return byMid;
+}
+
+function codecNamed(kind: string, sdpName: string): CodecName | undefined {
+  return (Object.keys(codecTable) as CodecName[]).find((c) => codecTable[c].kind === kind && codecTable[c].sdpName === sdpName);
 }

@@ -1,15 +1,15 @@
 import { EventEmitter } from "node:events";
 import type { FastifyBaseLogger as Logger } from "fastify";
-import { RTCPeerConnection, type MediaStreamTrack, type RTCRtpReceiver, type RtpPacket } from "werift";
+import { RTCPeerConnection, type MediaStreamTrack, type RTCRtpCodecParameters, type RTCRtpReceiver, type RtpPacket } from "werift";
 import type { Config } from "../config/schema.ts";
 import { wallMs } from "../media/clock.ts";
 import { TrackPipeline } from "../media/pipeline.ts";
-import type { CodecName, TrackStats } from "../media/types.ts";
+import type { CodecName, MediaKind, TrackStats } from "../media/types.ts";
 import type { RecordingMetadata } from "../recordings/metadata.ts";
 import type { RecordingStore } from "../recordings/store.ts";
 import { StreamRecorder, type RecorderTrack } from "../sinks/ffmpegRecorder/streamRecorder.ts";
-import { InvalidSdpError, InvalidStateError, errorMessage } from "../util/errors.ts";
-import { chooseCodecs, codecTable, type ChosenCodecs } from "./codecs.ts";
+import { InvalidSdpError, InvalidStateError, UnsupportedCodecError, errorMessage } from "../util/errors.ts";
+import { answeredCodecs, chooseCodecs, codecTable, offerCodecs } from "./codecs.ts";
 import { iceOptions } from "./iceOptions.ts";
 
 export interface IceCandidateJson {
@@ -47,6 +47,13 @@ interface TrackState {
   receiver: RTCRtpReceiver;
   pipeline: TrackPipeline;
   ssrc: number;
+  /** Packets with a payload type other than the negotiated one (dropped). */
+  foreignPackets: number;
+}
+
+interface ReceivedCodec {
+  codec: CodecName;
+  payloadType: number;
 }
 
 /** A peer that does not come back within this time after ICE reports "disconnected" is closed. */
@@ -65,7 +72,8 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
   readonly createdAt = Date.now();
   private pc: RTCPeerConnection | undefined;
   private readonly pendingCandidates: (IceCandidateJson | null)[] = [];
-  private remoteApplied = false;
+  private remoteDescriptionSet = false;
+  private answerCodecs: Map<string, ReceivedCodec> | undefined;
   private readonly tracks: TrackState[] = [];
   private readonly recorders: StreamRecorder[] = [];
   private pollTimer: NodeJS.Timeout | undefined;
@@ -99,46 +107,107 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
 
   /** Applies a remote offer and returns the answer SDP (with candidates: werift gathers first). */
   async acceptOffer(sdp: string): Promise<string> {
-    if (this.closing) throw new InvalidStateError("session is closed", { sessionId: this.id });
-    if (this.pc) throw new InvalidStateError("an offer was already applied to this session", { sessionId: this.id });
+    this.checkFresh();
     if (!/^v=0/m.test(sdp) || !/^m=/m.test(sdp)) throw new InvalidSdpError("not an SDP offer: missing v= or m= lines");
     const chosen = chooseCodecs(sdp, this.deps.codecPreference);
-    const pc = new RTCPeerConnection({
-      ...iceOptions(this.deps.config, this.id),
-      codecs: {
+    const pc = this.createPeer(
+      {
         audio: chosen.audio ? [codecTable[chosen.audio.name].params(chosen.audio.fmtp)] : [],
         video: chosen.video ? [codecTable[chosen.video.name].params(chosen.video.fmtp)] : [],
       },
-    });
+      (kind) => (chosen[kind] ? { codec: chosen[kind].name, payloadType: chosen[kind].payloadType } : undefined),
+    );
+    try {
+      await pc.setRemoteDescription({ type: "offer", sdp });
+    } catch (err) {
+      throw new InvalidSdpError(`the offer was rejected: ${errorMessage(err)}`, { sessionId: this.id });
+    }
+    await this.remoteApplied();
+    const answer = await pc.createAnswer();
+    await pc.setLocalDescription(answer);
+    if (this.closing) throw new InvalidStateError("session closed while answering", { sessionId: this.id });
+    this.startPolling();
+    this.log.info({ tracks: this.tracks.map((t) => `${t.track.kind}:${t.pipeline.codec}`) }, "offer answered");
+    return pc.localDescription!.sdp;
+  }
+
+  /**
+   * recbot as the caller: an offer with recvonly transceivers (every configured codec, in preference
+   * order); the client's answer goes to `acceptAnswer`.
+   */
+  async createOffer({ audio = 1, video = 1, codecs }: { audio?: number; video?: number; codecs?: readonly CodecName[] } = {}): Promise<string> {
+    this.checkFresh();
+    const preference = codecs ? codecs.filter((c) => this.deps.codecPreference.includes(c)) : this.deps.codecPreference;
+    for (const kind of ["audio", "video"] as const) {
+      if ((kind === "audio" ? audio : video) > 0 && !preference.some((c) => codecTable[c].kind === kind)) {
+        throw new UnsupportedCodecError(`no ${kind} codec left to offer: asked for ${codecs?.join(", ")}, recbot records ${this.deps.codecPreference.join(", ")}`);
+      }
+    }
+    const pc = this.createPeer(offerCodecs(preference), (_kind, mid) => (mid ? this.answerCodecs?.get(mid) : undefined));
+    for (let i = 0; i < audio; i++) pc.addTransceiver("audio", { direction: "recvonly" });
+    for (let i = 0; i < video; i++) pc.addTransceiver("video", { direction: "recvonly" });
+    await pc.setLocalDescription(await pc.createOffer());
+    if (this.closing) throw new InvalidStateError("session closed while offering", { sessionId: this.id });
+    this.log.info({ audio, video }, "offer created");
+    return pc.localDescription!.sdp;
+  }
+
+  /** The client's answer to `createOffer`: recording starts as with an offer from the client. */
+  async acceptAnswer(sdp: string): Promise<void> {
+    if (this.closing) throw new InvalidStateError("session is closed", { sessionId: this.id });
+    if (!this.pc || this.pc.signalingState !== "have-local-offer") {
+      throw new InvalidStateError("no offer from recbot is waiting for an answer; send {\"type\":\"call\"} first", { sessionId: this.id });
+    }
+    if (!/^v=0/m.test(sdp) || !/^m=/m.test(sdp)) throw new InvalidSdpError("not an SDP answer: missing v= or m= lines");
+    this.answerCodecs = answeredCodecs(this.pc.localDescription!.sdp, sdp);
+    try {
+      await this.pc.setRemoteDescription({ type: "answer", sdp });
+    } catch (err) {
+      throw new InvalidSdpError(`the answer was rejected: ${errorMessage(err)}`, { sessionId: this.id });
+    }
+    await this.remoteApplied();
+    this.startPolling();
+    this.log.info({ tracks: this.tracks.map((t) => `${t.track.kind}:${t.pipeline.codec}`) }, "answer applied");
+  }
+
+  private checkFresh(): void {
+    if (this.closing) throw new InvalidStateError("session is closed", { sessionId: this.id });
+    if (this.pc) throw new InvalidStateError("this session already has an offer/answer exchange", { sessionId: this.id });
+  }
+
+  /** The peer connection with recbot's ICE settings; `codecOf` names the codec each received track carries. */
+  private createPeer(
+    codecs: { audio: RTCRtpCodecParameters[]; video: RTCRtpCodecParameters[] },
+    codecOf: (kind: MediaKind, mid: string | undefined) => ReceivedCodec | undefined,
+  ): RTCPeerConnection {
+    const pc = new RTCPeerConnection({ ...iceOptions(this.deps.config, this.id), codecs });
     this.pc = pc;
     pc.onIceCandidate.subscribe((c) => {
       if (!this.closing) this.emit("candidate", c ? (c.toJSON() as IceCandidateJson) : null);
     });
     pc.connectionStateChange.subscribe((state) => this.onConnectionState(state));
     // werift leaves track.streamId unset for remote tracks; the msid is on the event's streams / the receiver.
-    pc.ontrack = ({ track, receiver, streams }) =>
-      this.addTrack(track, receiver, streams[0]?.id ?? receiver.remoteStreamId ?? track.streamId ?? "-", chosen);
+    pc.ontrack = ({ track, receiver, streams, transceiver }) => {
+      const codec = codecOf(track.kind as MediaKind, transceiver.mid ?? undefined);
+      if (codec) this.addTrack(track, receiver, streams[0]?.id ?? receiver.remoteStreamId ?? track.streamId ?? "-", codec);
+    };
+    return pc;
+  }
 
-    try {
-      await pc.setRemoteDescription({ type: "offer", sdp });
-    } catch (err) {
-      throw new InvalidSdpError(`the offer was rejected: ${errorMessage(err)}`, { sessionId: this.id });
-    }
-    this.remoteApplied = true;
+  private async remoteApplied(): Promise<void> {
+    this.remoteDescriptionSet = true;
     this.createRecorders();
     for (const c of this.pendingCandidates.splice(0)) await this.applyCandidate(c);
-    const answer = await pc.createAnswer();
-    await pc.setLocalDescription(answer);
-    if (this.closing) throw new InvalidStateError("session closed while answering", { sessionId: this.id });
+  }
+
+  private startPolling(): void {
     this.pollTimer = setInterval(() => this.poll(), POLL_INTERVAL_MS);
-    this.log.info({ tracks: this.tracks.map((t) => `${t.track.kind}:${t.pipeline.codec}`) }, "offer answered");
-    return pc.localDescription!.sdp;
   }
 
   /** A remote ICE candidate (null: end of candidates). Held until the offer is applied. */
   async addCandidate(candidate: IceCandidateJson | null): Promise<void> {
     if (this.closing) throw new InvalidStateError("session is closed", { sessionId: this.id });
-    if (!this.remoteApplied) {
+    if (!this.remoteDescriptionSet) {
       this.pendingCandidates.push(candidate);
       return;
     }
@@ -155,11 +224,9 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
     });
   }
 
-  private addTrack(track: MediaStreamTrack, receiver: RTCRtpReceiver, streamId: string, chosen: ChosenCodecs): void {
-    const codec = chosen[track.kind as "audio" | "video"]?.name;
-    if (!codec) return;
+  private addTrack(track: MediaStreamTrack, receiver: RTCRtpReceiver, streamId: string, { codec, payloadType }: ReceivedCodec): void {
     const state: TrackState = {
-      track, receiver, streamId, ssrc: track.ssrc ?? 0,
+      track, receiver, streamId, ssrc: track.ssrc ?? 0, foreignPackets: 0,
       pipeline: new TrackPipeline(
         {
           kind: track.kind as "audio" | "video",
@@ -177,6 +244,13 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
     this.tracks.push(state);
     track.onReceiveRtp.subscribe((packet: RtpPacket) => {
       if (this.closing) return;
+      if (packet.header.payloadType !== payloadType) {
+        // Another codec than negotiated: never feed it to this codec's depacketizer.
+        if (state.foreignPackets++ === 0) {
+          this.log.warn({ kind: track.kind, expected: payloadType, got: packet.header.payloadType }, "peer sends an unexpected payload type; dropping it");
+        }
+        return;
+      }
       state.ssrc = packet.header.ssrc;
       state.pipeline.push(packet, wallMs());
     });

@@ -41,6 +41,8 @@ export interface PageCallOptions {
   seconds: number;
   /** Add a second, video-only stream drawn on a canvas (its own colour sequence). */
   canvasStream?: boolean;
+  /** With role "call": the codecs the client asks recbot to offer. */
+  callCodecs?: string[];
   /** Ask for stereo Opus (`stereo=1` in the offer's fmtp). */
   stereo?: boolean;
   /** Camera stream without audio. */
@@ -91,7 +93,7 @@ export function pageCall(page: Page, options: PageCallOptions): Promise<PageCall
       streams.push(canvas.captureStream(30));
     }
     let poller: ReturnType<typeof setInterval> | undefined;
-    const call = new RecbotCall({ url: o.wsUrl, streams, codecs: o.codecs ?? {}, loopbackOnly: true, stereo: o.stereo });
+    const call = new RecbotCall({ url: o.wsUrl, streams, codecs: o.codecs ?? {}, loopbackOnly: true, stereo: o.stereo, callCodecs: o.callCodecs });
     try {
       await (o.role === "call" ? call.call() : call.publish());
       await call.connected();
@@ -132,9 +134,10 @@ export function pageCall(page: Page, options: PageCallOptions): Promise<PageCall
         streamIds: streams.map((s) => s.id), stats, recordings, errors: call.errors, mediaSeconds, connectedSeconds, videoSeconds, pair,
       };
     } catch (err) {
+      const debug = { localSdp: call.pc.localDescription?.sdp, remoteSdp: call.pc.remoteDescription?.sdp, stats: await call.senderStats().catch(() => []) };
       call.pc.close();
       call.ws?.close();
-      return { errors: [...call.errors, { code: "page_error", message: String(err) }], recordings: [], stats: [] } as any;
+      return { errors: [...call.errors, { code: "page_error", message: String(err) }], recordings: [], ...debug } as any;
     } finally {
       clearInterval(drawTimer);
       clearInterval(poller);
