@@ -4,6 +4,7 @@ import type { Config } from "../config/schema.ts";
 import { RecordingStore } from "../recordings/store.ts";
 import { SessionRegistry } from "../session/sessionRegistry.ts";
 import { healthRoute } from "./routes/health.ts";
+import { recordingsRoute } from "./routes/recordings.ts";
 import { staticRoute } from "./routes/static.ts";
 import { wsRoute } from "./routes/ws.ts";
 
@@ -23,6 +24,7 @@ export const recbotPlugin: FastifyPluginAsync<RecbotPluginOptions> = async (app,
   await app.register(healthRoute, { registry });
   await app.register(wsRoute, { registry });
   await app.register(staticRoute);
+  await app.register(recordingsRoute, { store });
 
   app.addHook("onClose", async () => {
     await registry.closeAll("server_closing");
