@@ -8,7 +8,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRecbot, type Recbot } from "../../src/index.ts";
 import { launchChromium, makeCaptureFiles, type CaptureFiles } from "../helpers/browser.ts";
-import { analyseTone } from "../helpers/content.ts";
+import { analyseTone, h264Layout } from "../helpers/content.ts";
 import { probe } from "../helpers/ffprobe.ts";
 import { expectGoodRecording, verifyFile } from "../helpers/verify.ts";
 import { openRecbotPage, pageCall } from "../helpers/pageCall.ts";
@@ -84,12 +84,19 @@ describe("Chromium publishes each codec it offers; recbot records it without tra
         `frames ${r.framesSent}/${r.framesRecorded}, tone ${r.peakHz} Hz, colours ${r.colours.classified}/${r.colours.frames} classified, ${r.colours.inOrder} changes in order ${r.colours.outOfOrder} out`);
       line += `${r.videoCodec}+${r.audioCodec} → `;
       expect(r.videoCodec).toBe(c.videoCodec);
+      if (c.videoCodec === "h264") {
+        const layout = await h264Layout(rec.file);
+        console.log(`[codec] H.264 CodecPrivate ${layout.extradata.slice(0, 24)}…, first packet ${layout.firstPacket.slice(0, 24)}…`);
+        expect(layout.extradata.slice(0, 2)).toBe("01"); // avcC configurationVersion
+        expect(layout.firstPacket.slice(0, 8)).not.toBe("00000001"); // length-prefixed, not Annex-B
+      }
       expect(r.audioCodec).toBe(c.audioCodec);
-      expect(r.container).toContain(c.container === "webm" ? "webm" : "matroska");
+      expect(r.container).toBe(c.container === "webm" ? "webm" : "matroska");
       const meta = JSON.parse(await readFile(rec.file.replace(/\.\w+$/, ".json"), "utf8"));
       expect(meta).toMatchObject({ state: "finished", sessionId: result.sessionId });
       expectGoodRecording(r, files, { audio: true, seconds: SECONDS });
-      matrix.push(line + `pass → ${r.framesSent}/${r.framesRecorded}`);
+      const v = result.stats.find((x) => x.kind === "video");
+      matrix.push(line + `pass → encoded ${v?.framesEncoded} / sent ${r.framesSent} / recorded ${r.framesRecorded}`);
     } catch (err) {
       matrix.push(line + `FAIL (${String(err).split("\n")[0].slice(0, 120)})`);
       throw err;

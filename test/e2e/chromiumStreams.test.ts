@@ -6,7 +6,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRecbot, type Recbot } from "../../src/index.ts";
 import { launchChromium, makeCaptureFiles, type CaptureFiles } from "../helpers/browser.ts";
-import { analyseColours, frameLuma } from "../helpers/content.ts";
+import { analyseColours, frameLuma, videoPacketTimes } from "../helpers/content.ts";
 import { openRecbotPage, pageCall } from "../helpers/pageCall.ts";
 import { expectGoodRecording, verifyFile } from "../helpers/verify.ts";
 
@@ -77,6 +77,29 @@ describe("Chromium: several streams in one call, and a track disabled mid-call",
     expect(black).toBeGreaterThan(0); // Chromium sends black frames while the track is disabled
     expect(lastBlack).toBeLessThan(luma.length - 1); // and the picture comes back in the same file
     expect(colourAfter.classified).toBeGreaterThan(luma.length / 2);
+    expect(Math.abs((r.peakHz ?? 0) - files.toneHz)).toBeLessThanOrEqual(10);
+  });
+
+  it("keeps the timeline when the browser stops sending video for 2 s (replaceTrack(null)) and resumes", async () => {
+    const seconds = 5;
+    const result = await pageCall(page, { wsUrl, codecs: { video: "video/VP8", audio: "audio/opus" }, seconds, pauseVideo: { from: 1.5, to: 3.5 } });
+    expect(result.errors).toEqual([]);
+    expect(result.recordings).toHaveLength(1);
+    const r = await verifyFile(result.recordings[0].file, result, result.streamIds[0], files);
+    const times = await videoPacketTimes(r.file);
+    let gap = 0, gapAt = 0;
+    for (let i = 1; i < times.length; i++) if (times[i] - times[i - 1] > gap) (gap = times[i] - times[i - 1]), (gapAt = times[i - 1]);
+    console.log(`[paused] ${r.seconds.toFixed(3)} s (expected ${r.expectedSeconds.toFixed(3)}, wall ${result.mediaSeconds.toFixed(2)}), frames ${r.framesSent}/${r.framesRecorded}, ` +
+      `largest video gap ${gap.toFixed(3)} s after ${gapAt.toFixed(3)} s, last video frame at ${times.at(-1)?.toFixed(3)} s, colours ${r.colours.sequence.join(">")}`);
+    expect(r.decodeErrors).toBe("");
+    expect(Math.abs(r.seconds - r.expectedSeconds) / r.expectedSeconds).toBeLessThanOrEqual(0.05);
+    expect(r.framesRecorded / r.framesSent).toBeGreaterThanOrEqual(0.95);
+    expect(gap).toBeGreaterThan(1.7); // the pause stays a pause: frames after it are not pulled forward
+    expect(gap).toBeLessThan(2.5);
+    expect(times.at(-1)!).toBeGreaterThan(r.seconds - 0.5); // video resumed in the same file
+    // The colours the camera showed during the pause are missing: exactly one jump in the sequence.
+    expect(r.colours.outOfOrder).toBe(1);
+    expect(r.colours.inOrder).toBeGreaterThanOrEqual(2);
     expect(Math.abs((r.peakHz ?? 0) - files.toneHz)).toBeLessThanOrEqual(10);
   });
 });

@@ -98,3 +98,21 @@ export async function frameLuma(file: string): Promise<number[]> {
   }
   return out;
 }
+
+/**
+ * How H.264 sits in a Matroska file: its CodecPrivate (extradata) should be an avcC record
+ * (version byte 1) and the first packet's NAL units length-prefixed, not Annex-B start codes.
+ */
+export async function h264Layout(file: string): Promise<{ extradata: string; firstPacket: string }> {
+  const { stdout } = await run("ffprobe", ["-v", "error", "-select_streams", "v:0", "-show_streams", "-show_data", "-read_intervals", "%+#1",
+    "-show_packets", "-of", "json", file], { maxBuffer: 16 << 20 });
+  const parsed = JSON.parse(stdout);
+  const hex = (dump: string | undefined) => (dump ?? "").split("\n").map((l) => l.slice(10, 50).replace(/\s/g, "")).join("");
+  return { extradata: hex(parsed.streams[0]?.extradata), firstPacket: hex(parsed.packets[0]?.data) };
+}
+
+/** Presentation times (seconds) of the first video stream's packets. */
+export async function videoPacketTimes(file: string): Promise<number[]> {
+  const { stdout } = await run("ffprobe", ["-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time", "-of", "csv=p=0", file], { maxBuffer: 16 << 20 });
+  return stdout.trim().split("\n").map(Number).sort((a, b) => a - b);
+}

@@ -47,12 +47,14 @@ export interface PageCallOptions {
   stereo?: boolean;
   /** Camera stream without audio. */
   noAudio?: boolean;
+  /** Stop sending the camera video (sender.replaceTrack(null)) for this window: no packets at all, like a muted source. */
+  pauseVideo?: { from: number; to: number };
   /** Set the camera video track's `enabled` to false for this window (seconds after media starts). */
   disableVideo?: { from: number; to: number };
 }
 
 /** Opens a recbot-served page and loads public/client.js into it (as `window.RecbotCall`). */
-export async function openRecbotPage(browser: Browser, baseUrl: string, pathname = "/client.js"): Promise<Page> {
+export async function openRecbotPage(browser: Browser, baseUrl: string, pathname = "/"): Promise<Page> {
   const page = await browser.newPage();
   page.on("console", (m) => m.type() === "error" && !m.text().includes("favicon") && console.log(`[page] ${m.text()}`));
   page.on("pageerror", (e) => console.log(`[page error] ${e.message}`));
@@ -113,6 +115,13 @@ export function pageCall(page: Page, options: PageCallOptions): Promise<PageCall
         await sleep((o.disableVideo.to - o.disableVideo.from) * 1000);
         video.enabled = true;
         await sleep((o.seconds - o.disableVideo.to) * 1000);
+      } else if (o.pauseVideo) {
+        const sender = call.pc.getSenders().find((x: RTCRtpSender) => x.track === video);
+        await sleep(o.pauseVideo.from * 1000);
+        await sender.replaceTrack(null);
+        await sleep((o.pauseVideo.to - o.pauseVideo.from) * 1000);
+        await sender.replaceTrack(video);
+        await sleep((o.seconds - o.pauseVideo.to) * 1000);
       } else {
         await sleep(o.seconds * 1000);
       }

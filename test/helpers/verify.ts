@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import { expect } from "vitest";
 import type { CaptureFiles } from "./browser.ts";
 import { analyseColours, analyseTone } from "./content.ts";
@@ -19,6 +20,15 @@ export interface Verified {
   decodeErrors: string;
 }
 
+/** The EBML DocType of a Matroska-family file: "webm" or "matroska". */
+export async function docType(file: string): Promise<string> {
+  const head = (await readFile(file)).subarray(0, 64);
+  const at = head.indexOf(Buffer.from([0x42, 0x82])); // DocType element id
+  if (at < 0) return "unknown";
+  const size = head[at + 2] & 0x7f; // 1-byte size vint: enough for "webm"/"matroska"
+  return head.subarray(at + 3, at + 3 + size).toString("ascii");
+}
+
 /** Probes, decodes and analyses one recorded file against what the browser says it sent. */
 export async function verifyFile(file: string, result: PageCallResult, streamId: string, files: CaptureFiles, videoOnlySeconds?: number): Promise<Verified> {
   const p = await probe(file);
@@ -31,7 +41,7 @@ export async function verifyFile(file: string, result: PageCallResult, streamId:
   const expectedSeconds = sentAudio ? sentAudio.packetsSent * 0.02 : (videoOnlySeconds ?? framesSent / files.fps);
   return {
     file,
-    container: p.format.format_name,
+    container: await docType(file),
     videoCodec: v?.codec_name,
     audioCodec: a?.codec_name,
     audioChannels: a?.channels,
