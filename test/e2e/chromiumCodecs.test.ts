@@ -79,7 +79,7 @@ describe("Chromium publishes each codec it offers; recbot records it without tra
         const p = await probe(rec.file);
         console.log(`[codec] VP9 profile 2 file: ${JSON.stringify(p.streams.map((x: any) => [x.codec_name, x.profile, x.pix_fmt]))}`);
       }
-      console.log(`[codec] ${c.name}: sent ${sentCodec?.codec} ${sentCodec?.sdpFmtpLine ?? ""} (${sentCodec?.encoderImplementation}), ` +
+      console.log(`[codec] ${c.name}: sent ${sentCodec?.codec} ${sentCodec?.sdpFmtpLine ?? ""}, ` +
         `file ${r.container} ${r.videoCodec}+${r.audioCodec}/${r.audioChannels}ch, ${r.seconds.toFixed(3)} s (expected ${r.expectedSeconds.toFixed(3)}, wall ${result.mediaSeconds.toFixed(2)}), ` +
         `frames ${r.framesSent}/${r.framesRecorded}, tone ${r.peakHz} Hz, colours ${r.colours.classified}/${r.colours.frames} classified, ${r.colours.inOrder} changes in order ${r.colours.outOfOrder} out`);
       line += `${r.videoCodec}+${r.audioCodec} → `;
@@ -129,6 +129,7 @@ describe("Chromium edge cases of codec negotiation", () => {
     const result = await pageCall(page, { wsUrl, codecs: { video: "video/VP8", audio: "audio/opus" }, seconds: 2, stereo: true });
     expect(result.errors).toEqual([]);
     expect(result.remoteSdp).toMatch(/^a=fmtp:\d+ .*stereo=1/m);
+    console.log(`[stereo] answer codecs: ${result.remoteSdp.match(/^a=rtpmap:.*$/gm)?.join(" | ")}`);
     const file = result.recordings[0].file;
     // The TOC byte's "s" bit (RFC 6716 §3.1) says whether the packet is coded in stereo.
     const { stdout } = await run("ffprobe", ["-v", "error", "-select_streams", "a", "-read_intervals", "%+#5", "-show_packets", "-show_data", "-of", "json", file]);
