@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { chooseCodecs, fmtpValue, offeredCodecs } from "./codecs.ts";
+import { answeredCodecs, chooseCodecs, fmtpValue, offeredCodecs } from "./codecs.ts";
 
 const offer = [
   "v=0", "o=- 1 2 IN IP4 127.0.0.1", "s=-", "t=0 0",
@@ -43,5 +43,33 @@ describe("codec choice", () => {
     expect(() => chooseCodecs(offer, ["vp9", "opus"])).toThrow(expect.objectContaining({ code: "unsupported_codec", message: expect.stringMatching(/no common video codec: offer has vp8, rtx, h264, av1/) }));
     const pm0 = offer.replace(/a=rtpmap:96 VP8\/90000\r\n/, "").replace(/packetization-mode=1/, "packetization-mode=0");
     expect(() => chooseCodecs(pm0, ["h264", "opus"])).toThrow(/no common video codec/);
+  });
+});
+
+describe("recbot as the caller: which codec arrives on each m-section", () => {
+  const ours = [
+    "v=0", "o=- 1 2 IN IP4 127.0.0.1", "s=-", "t=0 0",
+    "m=audio 9 UDP/TLS/RTP/SAVPF 8", "a=mid:0", "a=recvonly", "a=rtpmap:8 PCMA/8000",
+    "m=video 9 UDP/TLS/RTP/SAVPF 97", "a=mid:1", "a=recvonly", "a=rtpmap:97 H264/90000",
+    "a=fmtp:97 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f", "",
+  ].join("\r\n");
+  const answer = (videoPort = "9", videoDirection = "sendonly") => [
+    "v=0", "o=- 3 4 IN IP4 127.0.0.1", "s=-", "t=0 0",
+    "m=audio 9 UDP/TLS/RTP/SAVPF 8", "a=mid:0", "a=sendonly", "a=rtpmap:8 PCMA/8000",
+    `m=video ${videoPort} UDP/TLS/RTP/SAVPF 97`, "a=mid:1", `a=${videoDirection}`, "a=rtpmap:97 H264/90000", "",
+  ].join("\r\n");
+
+  it("maps each sending section's mid to recbot's codec and payload type", () => {
+    expect([...answeredCodecs(ours, answer())]).toEqual([["0", { codec: "pcma", payloadType: 8 }], ["1", { codec: "h264", payloadType: 97 }]]);
+  });
+
+  it("leaves out sections the answerer rejects or does not send on", () => {
+    expect([...answeredCodecs(ours, answer("0")).keys()]).toEqual(["0"]);
+    expect([...answeredCodecs(ours, answer("9", "inactive")).keys()]).toEqual(["0"]);
+  });
+
+  it("refuses an answer that accepts none of recbot's codecs", () => {
+    const foreign = answer().replace("m=video 9 UDP/TLS/RTP/SAVPF 97", "m=video 9 UDP/TLS/RTP/SAVPF 96").replace("a=rtpmap:97 H264", "a=rtpmap:96 VP8");
+    expect(() => answeredCodecs(ours, foreign)).toThrow(expect.objectContaining({ code: "unsupported_codec" }));
   });
 });

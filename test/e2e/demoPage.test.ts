@@ -84,6 +84,23 @@ describe("the demo page, driven in Chromium", () => {
     await page.screenshot({ path: path.join(artifacts, "demo-error.png") });
   });
 
+  it("lets recbot call: the page answers with H.264 + PCMA asked for in the call message, and the recording is listed", async () => {
+    const page = await browser.newPage({ viewport: { width: 1180, height: 900 } });
+    await page.goto(base + "/");
+    await page.selectOption("#video-codec", { label: "H.264" });
+    await page.selectOption("#audio-codec", "audio/PCMA");
+    await page.check("#as-call");
+    await page.click("#publish");
+    await page.waitForFunction(() => document.querySelector("#rec-state")?.textContent === "recording", null, { timeout: 20_000 });
+    await page.waitForTimeout(2000);
+    const sending = await page.textContent("#sending");
+    await page.click("#stop");
+    await page.waitForFunction(() => [...document.querySelectorAll("#recordings tbody tr")].some((tr) => tr.querySelectorAll("td")[1]?.textContent === "pcma + h264" && tr.querySelectorAll("td")[5]?.textContent === "finished"), null, { timeout: 20_000 });
+    console.log(`[demo] call mode: sending ${sending}`);
+    expect(sending).toMatch(/H264/);
+    expect(await page.isHidden("#errors")).toBe(true);
+  });
+
   it("serves recording files only for valid ids", async () => {
     const bad = await fetch(`${base}/recordings/..%2F..%2Fetc%2Fpasswd/file`);
     expect(bad.status).toBe(400);
