@@ -132,8 +132,8 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
   }
 
   /**
-   * recbot as the caller: an offer with recvonly transceivers (every configured codec, in preference
-   * order); the client's answer goes to `acceptAnswer`.
+   * recbot as the caller: an offer with recvonly transceivers and one codec per kind (the first of
+   * `codecs` that recbot records, else of its preference; see offerCodecs); the answer goes to `acceptAnswer`.
    */
   async createOffer({ audio = 1, video = 1, codecs }: { audio?: number; video?: number; codecs?: readonly CodecName[] } = {}): Promise<string> {
     this.checkFresh();
