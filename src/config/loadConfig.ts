@@ -35,6 +35,7 @@ export const options: Record<keyof Config, [string, string, Kind]> = {
   peerTimeoutSeconds: ["RECBOT_PEER_TIMEOUT_SECONDS", "peer-timeout-seconds", "int"],
   jitterVideoMs: ["RECBOT_JITTER_VIDEO_MS", "jitter-video-ms", "int"],
   jitterAudioMs: ["RECBOT_JITTER_AUDIO_MS", "jitter-audio-ms", "int"],
+  codecs: ["RECBOT_CODECS", "codecs", "list"],
 };
 
 function parseText(name: string, kind: Kind, text: string): unknown {

@@ -56,6 +56,18 @@ export const ConfigSchema = Type.Object(
     maxRecordingBytes: Type.Integer({ minimum: 1, default: 8 * 1024 ** 3, description: "a recording larger than this is finalized and the session closed" }),
     connectTimeoutSeconds: Type.Integer({ minimum: 1, default: 30, description: "time for a socket to send an offer and for ICE/DTLS to connect" }),
     peerTimeoutSeconds: Type.Integer({ minimum: 1, default: 15, description: "a connected peer that sends no media for this long is presumed gone" }),
+    codecs: Type.Array(
+      Type.Union([
+        Type.Literal("vp8"), Type.Literal("vp9"), Type.Literal("h264"), Type.Literal("av1"),
+        Type.Literal("opus"), Type.Literal("pcmu"), Type.Literal("pcma"),
+      ]),
+      {
+        minItems: 1,
+        uniqueItems: true,
+        default: ["vp8", "vp9", "h264", "av1", "opus", "pcmu", "pcma"],
+        description: "codecs recbot records, in preference order (comma-separated in env/CLI)",
+      },
+    ),
     jitterAudioMs: Type.Integer({ minimum: 0, maximum: 5000, default: 100, description: "audio reorder wait" }),
   },
   { additionalProperties: false },

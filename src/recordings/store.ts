@@ -28,10 +28,6 @@ export class RecordingStore {
     mkdirSync(this.dir, { recursive: true });
   }
 
-  static isId(id: string): boolean {
-    return ID.test(id);
-  }
-
   newId(): string {
     const time = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "").replace("T", "_").toLowerCase();
     return `rec_${time}_${randomBytes(4).toString("hex")}`;

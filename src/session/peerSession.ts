@@ -1,15 +1,15 @@
 import { EventEmitter } from "node:events";
 import type { FastifyBaseLogger as Logger } from "fastify";
-import { RTCPeerConnection, RtcpSrPacket, type MediaStreamTrack, type RTCRtpReceiver, type RtpPacket } from "werift";
+import { RTCPeerConnection, RtcpSrPacket, type MediaStreamTrack, type RTCRtpCodecParameters, type RTCRtpReceiver, type RtpPacket } from "werift";
 import type { Config } from "../config/schema.ts";
 import { StreamClock, wallMs } from "../media/clock.ts";
 import { TrackPipeline } from "../media/pipeline.ts";
-import type { CodecName, TrackStats } from "../media/types.ts";
+import type { CodecName, MediaKind, TrackStats } from "../media/types.ts";
 import type { RecordingMetadata } from "../recordings/metadata.ts";
 import type { RecordingStore } from "../recordings/store.ts";
 import { StreamRecorder, type RecorderTrack } from "../sinks/ffmpegRecorder/streamRecorder.ts";
-import { InvalidSdpError, InvalidStateError, RecbotError, errorMessage } from "../util/errors.ts";
-import { chooseCodecs, codecTable } from "./codecs.ts";
+import { InvalidSdpError, InvalidStateError, RecbotError, UnsupportedCodecError, errorMessage } from "../util/errors.ts";
+import { answeredCodecs, chooseCodecs, codecTable, offerCodecs } from "./codecs.ts";
 import { iceOptions } from "./iceOptions.ts";
 import { selectedPair, type SelectedPair } from "./selectedPair.ts";
 
@@ -54,9 +54,18 @@ export interface SessionTotals {
 
 interface TrackState {
   track: MediaStreamTrack;
+  /** The remote MediaStream (msid) the track belongs to, "-" when the offer names none. */
+  streamId: string;
   receiver: RTCRtpReceiver;
   pipeline: TrackPipeline;
   ssrc: number;
+  /** Packets with a payload type other than the negotiated one (dropped). */
+  foreignPackets: number;
+}
+
+interface ReceivedCodec {
+  codec: CodecName;
+  payloadType: number;
 }
 
 /** A peer that does not come back within this time after ICE reports "disconnected" is closed. */
@@ -77,7 +86,8 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
   readonly createdAt = Date.now();
   private pc: RTCPeerConnection | undefined;
   private readonly pendingCandidates: (IceCandidateJson | null)[] = [];
-  private remoteApplied = false;
+  private remoteDescriptionSet = false;
+  private answerCodecs: Map<string, ReceivedCodec> | undefined;
   private readonly tracks: TrackState[] = [];
   private readonly recorders: StreamRecorder[] = [];
   /** One clock per remote MediaStream, so its tracks share the RTCP sender-report offset. */
@@ -149,48 +159,111 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
 
   /** Applies a remote offer and returns the answer SDP (with candidates: werift gathers first). */
   async acceptOffer(sdp: string): Promise<string> {
-    if (this.closing) throw new InvalidStateError("session is closed", { sessionId: this.id });
-    if (this.pc) throw new InvalidStateError("an offer was already applied to this session", { sessionId: this.id });
+    this.checkFresh();
     if (!/^v=0/m.test(sdp) || !/^m=/m.test(sdp)) throw new InvalidSdpError("not an SDP offer: missing v= or m= lines");
     const chosen = chooseCodecs(sdp, this.deps.codecPreference);
-    const pc = new RTCPeerConnection({
-      ...iceOptions(this.deps.config, this.id),
-      codecs: {
-        audio: chosen.audio ? [codecTable[chosen.audio].params()] : [],
-        video: chosen.video ? [codecTable[chosen.video].params()] : [],
+    const pc = this.createPeer(
+      {
+        audio: chosen.audio ? [codecTable[chosen.audio.name].params(chosen.audio.fmtp)] : [],
+        video: chosen.video ? [codecTable[chosen.video.name].params(chosen.video.fmtp)] : [],
       },
-    });
-    this.pc = pc;
-    pc.onIceCandidate.subscribe((c) => {
-      if (!this.closing) this.emit("candidate", c ? (c.toJSON() as IceCandidateJson) : null);
-    });
-    pc.connectionStateChange.subscribe((state) => this.onConnectionState(state));
-    pc.ontrack = ({ track, receiver }) => this.addTrack(track, receiver, chosen);
-
+      (kind) => (chosen[kind] ? { codec: chosen[kind].name, payloadType: chosen[kind].payloadType } : undefined),
+    );
     try {
       await pc.setRemoteDescription({ type: "offer", sdp });
     } catch (err) {
       throw new InvalidSdpError(`the offer was rejected: ${errorMessage(err)}`, { sessionId: this.id });
     }
-    this.remoteApplied = true;
-    this.createRecorders();
-    for (const c of this.pendingCandidates.splice(0)) await this.applyCandidate(c);
+    await this.remoteApplied();
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
     if (this.closing) {
       throw new RecbotError("ice_failed", "ICE failed before the answer was sent: the offer has no usable candidates", { sessionId: this.id });
     }
+    this.startPolling();
+    this.log.info({ tracks: this.tracks.map((t) => `${t.track.kind}:${t.pipeline.codec}`) }, "offer answered");
+    return pc.localDescription!.sdp;
+  }
+
+  /**
+   * recbot as the caller: an offer with recvonly transceivers and one codec per kind (the first of
+   * `codecs` that recbot records, else of its preference; see offerCodecs); the answer goes to `acceptAnswer`.
+   */
+  async createOffer({ audio = 1, video = 1, codecs }: { audio?: number; video?: number; codecs?: readonly CodecName[] } = {}): Promise<string> {
+    this.checkFresh();
+    const preference = codecs ? codecs.filter((c) => this.deps.codecPreference.includes(c)) : this.deps.codecPreference;
+    for (const kind of ["audio", "video"] as const) {
+      if ((kind === "audio" ? audio : video) > 0 && !preference.some((c) => codecTable[c].kind === kind)) {
+        throw new UnsupportedCodecError(`no ${kind} codec left to offer: asked for ${codecs?.join(", ")}, recbot records ${this.deps.codecPreference.join(", ")}`);
+      }
+    }
+    const pc = this.createPeer(offerCodecs(preference), (_kind, mid) => (mid ? this.answerCodecs?.get(mid) : undefined));
+    for (let i = 0; i < audio; i++) pc.addTransceiver("audio", { direction: "recvonly" });
+    for (let i = 0; i < video; i++) pc.addTransceiver("video", { direction: "recvonly" });
+    await pc.setLocalDescription(await pc.createOffer());
+    if (this.closing) throw new InvalidStateError("session closed while offering", { sessionId: this.id });
+    this.log.info({ audio, video }, "offer created");
+    return pc.localDescription!.sdp;
+  }
+
+  /** The client's answer to `createOffer`: recording starts as with an offer from the client. */
+  async acceptAnswer(sdp: string): Promise<void> {
+    if (this.closing) throw new InvalidStateError("session is closed", { sessionId: this.id });
+    if (!this.pc || this.pc.signalingState !== "have-local-offer") {
+      throw new InvalidStateError("no offer from recbot is waiting for an answer; send {\"type\":\"call\"} first", { sessionId: this.id });
+    }
+    if (!/^v=0/m.test(sdp) || !/^m=/m.test(sdp)) throw new InvalidSdpError("not an SDP answer: missing v= or m= lines");
+    this.answerCodecs = answeredCodecs(this.pc.localDescription!.sdp, sdp);
+    try {
+      await this.pc.setRemoteDescription({ type: "answer", sdp });
+    } catch (err) {
+      throw new InvalidSdpError(`the answer was rejected: ${errorMessage(err)}`, { sessionId: this.id });
+    }
+    await this.remoteApplied();
+    this.startPolling();
+    this.log.info({ tracks: this.tracks.map((t) => `${t.track.kind}:${t.pipeline.codec}`) }, "answer applied");
+  }
+
+  private checkFresh(): void {
+    if (this.closing) throw new InvalidStateError("session is closed", { sessionId: this.id });
+    if (this.pc) throw new InvalidStateError("this session already has an offer/answer exchange", { sessionId: this.id });
+  }
+
+  /** The peer connection with recbot's ICE settings; `codecOf` names the codec each received track carries. */
+  private createPeer(
+    codecs: { audio: RTCRtpCodecParameters[]; video: RTCRtpCodecParameters[] },
+    codecOf: (kind: MediaKind, mid: string | undefined) => ReceivedCodec | undefined,
+  ): RTCPeerConnection {
+    const pc = new RTCPeerConnection({ ...iceOptions(this.deps.config, this.id), codecs });
+    this.pc = pc;
+    pc.onIceCandidate.subscribe((c) => {
+      if (!this.closing) this.emit("candidate", c ? (c.toJSON() as IceCandidateJson) : null);
+    });
+    pc.connectionStateChange.subscribe((state) => this.onConnectionState(state));
+    // werift leaves track.streamId unset for remote tracks; the msid is on the event's streams / the receiver.
+    pc.ontrack = ({ track, receiver, streams, transceiver }) => {
+      const codec = codecOf(track.kind as MediaKind, transceiver.mid ?? undefined);
+      if (codec) this.addTrack(track, receiver, streams[0]?.id ?? receiver.remoteStreamId ?? track.streamId ?? "-", codec);
+    };
+    return pc;
+  }
+
+  private async remoteApplied(): Promise<void> {
+    this.remoteDescriptionSet = true;
+    this.createRecorders();
+    for (const c of this.pendingCandidates.splice(0)) await this.applyCandidate(c);
+  }
+
+  private startPolling(): void {
     this.pollTimer = setInterval(() => this.poll(), POLL_INTERVAL_MS);
     this.limitTimer = setInterval(() => this.checkLimits(), LIMIT_CHECK_INTERVAL_MS);
     this.startConnectTimer();
-    this.log.info({ tracks: this.tracks.map((t) => `${t.track.kind}:${t.pipeline.codec}`) }, "offer answered");
-    return pc.localDescription!.sdp;
   }
 
   /** A remote ICE candidate (null: end of candidates). Held until the offer is applied. */
   async addCandidate(candidate: IceCandidateJson | null): Promise<void> {
     if (this.closing) throw new InvalidStateError("session is closed", { sessionId: this.id });
-    if (!this.remoteApplied) {
+    if (!this.remoteDescriptionSet) {
       if (this.pendingCandidates.length >= MAX_PENDING_CANDIDATES) {
         throw new RecbotError("too_many_candidates", `more than ${MAX_PENDING_CANDIDATES} candidates before the offer`, { sessionId: this.id });
       }
@@ -214,16 +287,14 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
     }
   }
 
-  private addTrack(track: MediaStreamTrack, receiver: RTCRtpReceiver, chosen: { audio?: CodecName; video?: CodecName }): void {
-    const codec = chosen[track.kind as "audio" | "video"];
-    if (!codec) return;
+  private addTrack(track: MediaStreamTrack, receiver: RTCRtpReceiver, streamId: string, { codec, payloadType }: ReceivedCodec): void {
     const state: TrackState = {
-      track, receiver, ssrc: track.ssrc ?? 0,
+      track, receiver, streamId, ssrc: track.ssrc ?? 0, foreignPackets: 0,
       pipeline: new TrackPipeline(
         {
           kind: track.kind as "audio" | "video",
           codec,
-          clock: this.streamClock(track.streamId ?? "-").track(codecTable[codec].clockRate),
+          clock: this.streamClock(streamId).track(codecTable[codec].clockRate),
           jitterDelayMs: track.kind === "video" ? this.deps.config.jitterVideoMs : this.deps.config.jitterAudioMs,
           keyframeIntervalMs: KEYFRAME_INTERVAL_MS,
         },
@@ -236,6 +307,13 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
     this.tracks.push(state);
     track.onReceiveRtp.subscribe((packet: RtpPacket) => {
       if (this.closing) return;
+      if (packet.header.payloadType !== payloadType) {
+        // Another codec than negotiated: never feed it to this codec's depacketizer.
+        if (state.foreignPackets++ === 0) {
+          this.log.warn({ kind: track.kind, expected: payloadType, got: packet.header.payloadType }, "peer sends an unexpected payload type; dropping it");
+        }
+        return;
+      }
       const now = wallMs();
       state.ssrc = packet.header.ssrc;
       this.lastMediaMs = now;
@@ -269,7 +347,7 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
   private createRecorders(): void {
     const byStream = new Map<string, TrackState[]>();
     for (const t of this.tracks) {
-      const key = t.track.streamId ?? "-";
+      const key = t.streamId;
       byStream.set(key, [...(byStream.get(key) ?? []), t]);
     }
     for (const [streamId, states] of byStream) {

@@ -5,23 +5,21 @@ import swaggerUi from "@fastify/swagger-ui";
 import websocket from "@fastify/websocket";
 import Fastify, { type FastifyInstance, type FastifyPluginAsync } from "fastify";
 import type { Config } from "../config/schema.ts";
-import type { CodecName } from "../media/types.ts";
 import { createMetrics } from "../metrics/recbotMetrics.ts";
 import { RecordingStore } from "../recordings/store.ts";
 import { WebhookNotifier } from "../recordings/webhooks.ts";
 import { SessionRegistry } from "../session/sessionRegistry.ts";
 import { requireToken } from "./auth.ts";
 import { healthRoute } from "./routes/health.ts";
+import { iceServersRoute } from "./routes/iceServers.ts";
 import { metricsRoute } from "./routes/metrics.ts";
 import { recordingsRoute } from "./routes/recordings.ts";
-import { iceServersRoute } from "./routes/iceServers.ts";
+import { staticRoute } from "./routes/static.ts";
 import { wsRoute } from "./routes/ws.ts";
 
 export interface RecbotPluginOptions {
   config: Config;
 }
-
-const CODEC_PREFERENCE: readonly CodecName[] = ["vp8", "opus"];
 
 /**
  * recbot as a Fastify plugin: mount it in your own server (with a prefix if you like).
@@ -32,7 +30,7 @@ export const recbotPlugin: FastifyPluginAsync<RecbotPluginOptions> = async (app,
   const store = new RecordingStore(config.recordingsDir);
   const recovered = await store.rebuildIndex();
   if (recovered.interrupted) app.log.warn(recovered, "recordings left open by a crash marked interrupted");
-  const registry = new SessionRegistry({ config, store, log: app.log, codecPreference: CODEC_PREFERENCE });
+  const registry = new SessionRegistry({ config, store, log: app.log, codecPreference: config.codecs });
 
   await app.register(rateLimit, { max: config.rateLimitPerMinute, timeWindow: 60_000 });
   if (config.corsOrigins.length) {
@@ -44,6 +42,7 @@ export const recbotPlugin: FastifyPluginAsync<RecbotPluginOptions> = async (app,
 
   await app.register(healthRoute, { registry });
   await app.register(metricsRoute, { metrics: createMetrics(registry) });
+  await app.register(staticRoute); // the demo page (open; the API calls it makes carry a token when auth is on)
   await app.register(async (guarded) => {
     guarded.addHook("onRequest", requireToken(config));
     await guarded.register(wsRoute, { registry, config });

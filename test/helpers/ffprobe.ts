@@ -26,13 +26,13 @@ export async function probe(file: string): Promise<Probe> {
 }
 
 /**
- * What `ffmpeg -v error -i FILE -f null -` prints: empty for a file that decodes cleanly.
- * `-enc_time_base -1` keeps the file's own (ms) time base: by default ffmpeg 5.1 re-times video to 1/fps, and two
- * frames of variable-rate video less than a frame apart then "collide" in the null muxer. `passthrough` also keeps
- * each frame's own timestamp (`-fps_mode passthrough`), for a real camera's jittered frame times.
+ * What `ffmpeg -v error -i FILE -f null -` prints: empty for a file that decodes cleanly. Frames keep their own
+ * (variable-rate) timestamps in the file's 1 ms time base (`-fps_mode passthrough -enc_time_base -1`): by default
+ * ffmpeg 5.1 re-times video on a 1/framerate grid, and two real-time frames landing on the same slot are then
+ * reported as "non monotonically increasing dts", which is not a decoding error.
  */
-export async function decodeErrors(file: string, { passthrough = false } = {}): Promise<string> {
-  const args = ["-nostdin", "-v", "error", "-i", file, ...(passthrough ? ["-fps_mode", "passthrough"] : []), "-enc_time_base", "-1", "-f", "null", "-"];
+export async function decodeErrors(file: string): Promise<string> {
+  const args = ["-nostdin", "-v", "error", "-i", file, "-fps_mode", "passthrough", "-enc_time_base", "-1", "-f", "null", "-"];
   const { stdout, stderr } = await run("ffmpeg", args, { maxBuffer: 16 << 20 });
   return (stdout + stderr).trim();
 }

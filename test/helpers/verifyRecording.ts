@@ -16,14 +16,12 @@ export interface VerifyOptions {
   durationTolerance?: number;
   /** Smallest share of the sent video frames the file must hold. */
   minFrameRatio?: number;
-  /** Decode with each frame's own timestamp (for variable-frame-rate sources such as a browser camera). */
-  vfr?: boolean;
 }
 
 /** The checks of the skeleton test: VP8+Opus WebM, 320x240, duration within 5 %, >= 98 % of frames, clean decode. */
 export async function verifyRecording(
   result: Pick<PublishResult, "finished" | "framesSent" | "secondsSent">,
-  { size = [320, 240], durationTolerance = 0.05, minFrameRatio = 0.98, vfr = false }: VerifyOptions = {},
+  { size = [320, 240], durationTolerance = 0.05, minFrameRatio = 0.98 }: VerifyOptions = {},
 ): Promise<RecordingCheck> {
   expect(result.finished.state).toBe("finished");
   const file = result.finished.file as string;
@@ -39,6 +37,6 @@ export async function verifyRecording(
   const videoFramesRecorded = Number(v.nb_read_frames);
   expect(videoFramesRecorded / result.framesSent.video).toBeGreaterThanOrEqual(minFrameRatio);
   expect(videoFramesRecorded).toBeLessThanOrEqual(result.framesSent.video);
-  expect(await decodeErrors(file, { passthrough: vfr })).toBe("");
+  expect(await decodeErrors(file)).toBe("");
   return { file, durationSeconds, videoFramesSent: result.framesSent.video, videoFramesRecorded, audioFramesRecorded: Number(a.nb_read_frames) };
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance } from "fastify";
 import type { WebSocket } from "ws";
 import type { Config } from "../../config/schema.ts";
 import { clientIceServerUrls, iceServersFor } from "../../session/iceServers.ts";
+import type { CodecName } from "../../media/types.ts";
 import type { PeerSession } from "../../session/peerSession.ts";
 import type { SessionRegistry } from "../../session/sessionRegistry.ts";
 import { RecbotError, errorMessage } from "../../util/errors.ts";
@@ -33,7 +34,8 @@ export async function wsRoute(app: FastifyInstance, { registry, config }: { regi
 
 class WsConnection {
   private session!: PeerSession;
-  private offered = false;
+  /** Where the offer/answer exchange is: "call" = recbot's offer is waiting for the client's answer. */
+  private phase: "none" | "call" | "done" = "none";
   /** Messages are handled one after another, in order: a candidate never overtakes its offer. */
   private queue: Promise<void> = Promise.resolve();
   private ended = false;
@@ -94,23 +96,40 @@ class WsConnection {
     }
   }
 
+  /** One step of the offer/answer exchange; on failure drop the half-made peer and keep the socket usable. */
+  private async exchange(next: "call" | "done", step: (session: PeerSession) => Promise<void>): Promise<void> {
+    this.phase = next;
+    const session = this.session;
+    try {
+      await step(session);
+    } catch (err) {
+      this.phase = "none";
+      this.session = this.newSession();
+      await session.close("offer_failed");
+      throw err;
+    }
+  }
+
   private async handle(message: ClientMessage): Promise<void> {
     switch (message.type) {
       case "offer": {
-        if (this.offered) return this.error("duplicate_offer", "an offer was already accepted on this socket");
-        this.offered = true;
-        const session = this.session;
-        try {
+        if (this.phase !== "none") return this.error("duplicate_offer", "an offer was already exchanged on this socket");
+        return this.exchange("done", async (session) => {
           const sdp = await session.acceptOffer(message.sdp);
           this.send({ type: "answer", sdp, sessionId: session.id });
-        } catch (err) {
-          // Leave nothing behind: drop the half-made peer, keep the socket usable for a corrected offer.
-          this.offered = false;
-          this.session = this.newSession();
-          await session.close("offer_failed");
-          throw err;
-        }
-        return;
+        });
+      }
+      case "call": {
+        if (this.phase !== "none") return this.error("duplicate_offer", "an offer was already exchanged on this socket");
+        if ((message.audio ?? 1) + (message.video ?? 1) === 0) return this.error("bad_message", "a call needs at least one audio or video transceiver");
+        return this.exchange("call", async (session) => {
+          const sdp = await session.createOffer({ audio: message.audio, video: message.video, codecs: message.codecs as CodecName[] | undefined });
+          this.send({ type: "offer", sdp, sessionId: session.id });
+        });
+      }
+      case "answer": {
+        if (this.phase !== "call") return this.error("unexpected_answer", 'no offer from recbot is waiting for an answer; send {"type":"call"} first');
+        return this.exchange("done", (session) => session.acceptAnswer(message.sdp));
       }
       case "candidate":
         return this.session.addCandidate(message.candidate);

@@ -13,6 +13,19 @@ export const ClientMessages = {
     type: Type.Literal("offer"),
     sdp: Type.String({ minLength: 1 }),
   }),
+  /** recbot as the caller: it sends an offer with recvonly transceivers (one audio, one video by default). */
+  call: Type.Object({
+    type: Type.Literal("call"),
+    audio: Type.Optional(Type.Integer({ minimum: 0, maximum: 4 })),
+    video: Type.Optional(Type.Integer({ minimum: 0, maximum: 4 })),
+    /** Codecs the client wants, in preference order (recbot offers the first one it records, per kind). */
+    codecs: Type.Optional(Type.Array(Type.String({ pattern: "^(vp8|vp9|h264|av1|opus|pcmu|pcma)$" }), { maxItems: 7 })),
+  }),
+  /** The client's answer to recbot's offer. */
+  answer: Type.Object({
+    type: Type.Literal("answer"),
+    sdp: Type.String({ minLength: 1 }),
+  }),
   candidate: Type.Object({
     type: Type.Literal("candidate"),
     candidate: Type.Union([CandidateInit, Type.Null()]),
@@ -58,6 +71,7 @@ export function parseClientMessage(text: string): ParseResult {
 export type ServerMessage =
   | { type: "ice-servers"; iceServers: { urls: string | string[]; username?: string; credential?: string }[] }
   | { type: "answer"; sdp: string; sessionId: string }
+  | { type: "offer"; sdp: string; sessionId: string }
   | { type: "candidate"; candidate: object | null }
   | { type: "recording"; recordingId: string; state: "started" | "finished" | "failed"; file: string; streamId: string; error?: string }
   | { type: "error"; code: string; message: string };

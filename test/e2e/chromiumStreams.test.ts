@@ -1,0 +1,105 @@
+import { mkdtempSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createRecbot, type Recbot } from "../../src/index.ts";
+import { launchChromium, makeCaptureFiles, type CaptureFiles } from "../helpers/browser.ts";
+import { analyseColours, frameLuma, videoPacketTimes } from "../helpers/content.ts";
+import { openRecbotPage, pageCall } from "../helpers/pageCall.ts";
+import { expectGoodRecording, verifyFile } from "../helpers/verify.ts";
+
+describe("Chromium: several streams in one call, and a track disabled mid-call", () => {
+  let recbot: Recbot;
+  let browser: Browser;
+  let page: Page;
+  let files: CaptureFiles;
+  let wsUrl: string;
+  const dir = mkdtempSync(path.join(tmpdir(), "recbot-e2e-streams-"));
+
+  beforeAll(async () => {
+    files = await makeCaptureFiles();
+    recbot = await createRecbot({ host: "127.0.0.1", port: 0, recordingsDir: dir, iceAddresses: ["127.0.0.1"], logLevel: (process.env.RECBOT_TEST_LOG as "info") ?? "warn" });
+    const base = await recbot.listen();
+    wsUrl = base.replace("http", "ws") + "/ws";
+    browser = await launchChromium(files);
+    page = await openRecbotPage(browser, base);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await recbot?.close();
+  });
+
+  it("records camera+microphone and a second video-only canvas stream into two files of the same call", async () => {
+    const seconds = 4;
+    const result = await pageCall(page, { wsUrl, codecs: { video: "video/VP8", audio: "audio/opus" }, seconds, canvasStream: true });
+    expect(result.errors).toEqual([]);
+    expect(result.recordings).toHaveLength(2);
+    const [cameraId, canvasId] = result.streamIds;
+    const byStream = new Map(result.recordings.map((r) => [r.streamId, r]));
+    expect([...byStream.keys()].sort()).toEqual([cameraId, canvasId].sort());
+
+    const camera = await verifyFile(byStream.get(cameraId)!.file, result, cameraId, files);
+    // The canvas stream has no audio to time it: its media ran from its first frame sent to the end.
+    const canvas = await verifyFile(byStream.get(canvasId)!.file, result, canvasId, files, result.videoSeconds[canvasId]);
+    for (const [name, r] of [["camera", camera], ["canvas", canvas]] as const) {
+      console.log(`[streams] ${name}: ${r.videoCodec}+${r.audioCodec ?? "-"} ${r.seconds.toFixed(3)} s (expected ${r.expectedSeconds.toFixed(3)}), ` +
+        `frames ${r.framesSent}/${r.framesRecorded}, tone ${r.peakHz ?? "-"} Hz, colours ${r.colours.classified}/${r.colours.frames}, ${r.colours.inOrder} in order`);
+    }
+    expect(camera.audioCodec).toBe("opus");
+    expect(canvas.audioCodec).toBeUndefined();
+    expectGoodRecording(camera, files, { audio: true, seconds });
+    expectGoodRecording(canvas, files, { audio: false, seconds });
+
+    const metas = await Promise.all(result.recordings.map(async (r) => JSON.parse(await readFile(r.file.replace(/\.\w+$/, ".json"), "utf8"))));
+    expect(new Set(metas.map((m) => m.sessionId))).toEqual(new Set([result.sessionId]));
+    expect(metas.map((m) => m.tracks.length).sort()).toEqual([1, 2]);
+  });
+
+  it("keeps one recording on the wall-clock timeline when the camera track is disabled for 2 s", async () => {
+    const seconds = 5;
+    const result = await pageCall(page, { wsUrl, codecs: { video: "video/VP8", audio: "audio/opus" }, seconds, disableVideo: { from: 1.5, to: 3.5 } });
+    expect(result.errors).toEqual([]);
+    expect(result.recordings).toHaveLength(1);
+    const r = await verifyFile(result.recordings[0].file, result, result.streamIds[0], files);
+    const luma = await frameLuma(r.file);
+    const black = luma.filter((y) => y < 20).length;
+    const firstBlack = luma.findIndex((y) => y < 20);
+    const lastBlack = luma.length - 1 - [...luma].reverse().findIndex((y) => y < 20);
+    const colourAfter = await analyseColours(r.file);
+    console.log(`[disabled] ${r.seconds.toFixed(3)} s (expected ${r.expectedSeconds.toFixed(3)}, wall ${result.mediaSeconds.toFixed(2)}), frames ${r.framesSent}/${r.framesRecorded}, ` +
+      `black frames ${black} (index ${firstBlack}..${lastBlack} of ${luma.length}), colour frames ${colourAfter.classified}, sequence ${colourAfter.sequence.join(">")}`);
+    expect(r.decodeErrors).toBe("");
+    expect(Math.abs(r.seconds - r.expectedSeconds) / r.expectedSeconds).toBeLessThanOrEqual(0.05);
+    expect(Math.abs(r.seconds - result.mediaSeconds) / result.mediaSeconds).toBeLessThanOrEqual(0.1);
+    expect(r.framesRecorded / r.framesSent).toBeGreaterThanOrEqual(0.95);
+    expect(black).toBeGreaterThan(0); // Chromium sends black frames while the track is disabled
+    expect(lastBlack).toBeLessThan(luma.length - 1); // and the picture comes back in the same file
+    expect(colourAfter.classified).toBeGreaterThan(luma.length / 2);
+    expect(Math.abs((r.peakHz ?? 0) - files.toneHz)).toBeLessThanOrEqual(10);
+  });
+
+  it("keeps the timeline when the browser stops sending video for 2 s (replaceTrack(null)) and resumes", async () => {
+    const seconds = 5;
+    const result = await pageCall(page, { wsUrl, codecs: { video: "video/VP8", audio: "audio/opus" }, seconds, pauseVideo: { from: 1.5, to: 3.5 } });
+    expect(result.errors).toEqual([]);
+    expect(result.recordings).toHaveLength(1);
+    const r = await verifyFile(result.recordings[0].file, result, result.streamIds[0], files);
+    const times = await videoPacketTimes(r.file);
+    let gap = 0, gapAt = 0;
+    for (let i = 1; i < times.length; i++) if (times[i] - times[i - 1] > gap) (gap = times[i] - times[i - 1]), (gapAt = times[i - 1]);
+    console.log(`[paused] ${r.seconds.toFixed(3)} s (expected ${r.expectedSeconds.toFixed(3)}, wall ${result.mediaSeconds.toFixed(2)}), frames ${r.framesSent}/${r.framesRecorded}, ` +
+      `largest video gap ${gap.toFixed(3)} s after ${gapAt.toFixed(3)} s, last video frame at ${times.at(-1)?.toFixed(3)} s, colours ${r.colours.sequence.join(">")}`);
+    expect(r.decodeErrors).toBe("");
+    expect(Math.abs(r.seconds - r.expectedSeconds) / r.expectedSeconds).toBeLessThanOrEqual(0.05);
+    expect(r.framesRecorded / r.framesSent).toBeGreaterThanOrEqual(0.95);
+    expect(gap).toBeGreaterThan(1.7); // the pause stays a pause: frames after it are not pulled forward
+    expect(gap).toBeLessThan(2.5);
+    expect(times.at(-1)!).toBeGreaterThan(r.seconds - 0.5); // video resumed in the same file
+    // The colours the camera showed during the pause are missing: exactly one jump in the sequence.
+    expect(r.colours.outOfOrder).toBe(1);
+    expect(r.colours.inOrder).toBeGreaterThanOrEqual(2);
+    expect(Math.abs((r.peakHz ?? 0) - files.toneHz)).toBeLessThanOrEqual(10);
+  });
+});
