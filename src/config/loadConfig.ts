@@ -21,6 +21,7 @@ export const options: Record<keyof Config, [string, string, Kind]> = {
   maxMessageBytes: ["RECBOT_MAX_MESSAGE_BYTES", "max-message-bytes", "int"],
   jitterVideoMs: ["RECBOT_JITTER_VIDEO_MS", "jitter-video-ms", "int"],
   jitterAudioMs: ["RECBOT_JITTER_AUDIO_MS", "jitter-audio-ms", "int"],
+  authTokens: ["RECBOT_AUTH_TOKENS", "auth-tokens", "list"],
 };
 
 function parseText(name: string, kind: Kind, text: string): unknown {

@@ -30,6 +30,10 @@ export const ConfigSchema = Type.Object(
     ),
     maxMessageBytes: Type.Integer({ minimum: 1024, default: 262144, description: "largest signaling message accepted" }),
     jitterVideoMs: Type.Integer({ minimum: 0, maximum: 5000, default: 400, description: "video reorder/NACK wait" }),
+    authTokens: Type.Array(Type.String({ minLength: 8 }), {
+      default: [],
+      description: "bearer tokens accepted on WHIP endpoints (empty = no auth; comma-separated in env/CLI)",
+    }),
     jitterAudioMs: Type.Integer({ minimum: 0, maximum: 5000, default: 100, description: "audio reorder wait" }),
   },
   { additionalProperties: false },

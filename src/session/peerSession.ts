@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
 import type { FastifyBaseLogger as Logger } from "fastify";
-import { RTCPeerConnection, type MediaStreamTrack, type RTCRtpReceiver, type RtpPacket } from "werift";
+import { RTCPeerConnection, type MediaStreamTrack, type RTCRtpReceiver, type RTCRtpTransceiver, type RtpPacket } from "werift";
 import type { Config } from "../config/schema.ts";
 import { wallMs } from "../media/clock.ts";
 import { TrackPipeline } from "../media/pipeline.ts";
@@ -10,6 +10,7 @@ import type { RecordingStore } from "../recordings/store.ts";
 import { StreamRecorder, type RecorderTrack } from "../sinks/ffmpegRecorder/streamRecorder.ts";
 import { InvalidSdpError, InvalidStateError, errorMessage } from "../util/errors.ts";
 import { chooseCodecs, codecTable } from "./codecs.ts";
+import { EchoForwarder } from "./echoForwarder.ts";
 import { iceOptions } from "./iceOptions.ts";
 
 export interface IceCandidateJson {
@@ -45,6 +46,12 @@ interface TrackState {
   receiver: RTCRtpReceiver;
   pipeline: TrackPipeline;
   ssrc: number;
+  echo?: EchoForwarder;
+}
+
+export interface OfferOptions {
+  /** Send each received track back on the same connection (the offer's m-lines must be sendrecv). */
+  echo?: boolean;
 }
 
 /** A peer that does not come back within this time after ICE reports "disconnected" is closed. */
@@ -96,10 +103,13 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
   }
 
   /** Applies a remote offer and returns the answer SDP (with candidates: werift gathers first). */
-  async acceptOffer(sdp: string): Promise<string> {
+  async acceptOffer(sdp: string, options: OfferOptions = {}): Promise<string> {
     if (this.closing) throw new InvalidStateError("session is closed", { sessionId: this.id });
     if (this.pc) throw new InvalidStateError("an offer was already applied to this session", { sessionId: this.id });
     if (!/^v=0/m.test(sdp) || !/^m=/m.test(sdp)) throw new InvalidSdpError("not an SDP offer: missing v= or m= lines");
+    if (options.echo && /^a=(sendonly|inactive)\s*$/m.test(sdp)) {
+      throw new InvalidSdpError("echo mode needs sendrecv media sections; the offer has a sendonly/inactive one");
+    }
     const chosen = chooseCodecs(sdp, this.deps.codecPreference);
     const pc = new RTCPeerConnection({
       ...iceOptions(this.deps.config, this.id),
@@ -113,7 +123,7 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
       if (!this.closing) this.emit("candidate", c ? (c.toJSON() as IceCandidateJson) : null);
     });
     pc.connectionStateChange.subscribe((state) => this.onConnectionState(state));
-    pc.ontrack = ({ track, receiver }) => this.addTrack(track, receiver, chosen);
+    pc.ontrack = ({ track, receiver, transceiver }) => this.addTrack(track, receiver, chosen, options.echo ? transceiver : undefined);
 
     try {
       await pc.setRemoteDescription({ type: "offer", sdp });
@@ -151,7 +161,9 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
     });
   }
 
-  private addTrack(track: MediaStreamTrack, receiver: RTCRtpReceiver, chosen: { audio?: CodecName; video?: CodecName }): void {
+  private addTrack(
+    track: MediaStreamTrack, receiver: RTCRtpReceiver, chosen: { audio?: CodecName; video?: CodecName }, echoOn?: RTCRtpTransceiver,
+  ): void {
     const codec = chosen[track.kind as "audio" | "video"];
     if (!codec) return;
     const state: TrackState = {
@@ -170,10 +182,12 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
         },
       ),
     };
+    if (echoOn) state.echo = new EchoForwarder(echoOn, () => this.requestKeyframe(state));
     this.tracks.push(state);
     track.onReceiveRtp.subscribe((packet: RtpPacket) => {
       if (this.closing) return;
       state.ssrc = packet.header.ssrc;
+      state.echo?.forward(packet);
       state.pipeline.push(packet, wallMs());
     });
   }
@@ -234,7 +248,10 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
     this.log.info({ reason, tracks: this.tracks.map((t) => ({ kind: t.pipeline.kind, ...t.pipeline.stats })) }, "closing session");
     clearInterval(this.pollTimer);
     clearTimeout(this.disconnectTimer);
-    for (const t of this.tracks) t.pipeline.flush();
+    for (const t of this.tracks) {
+      t.echo?.close();
+      t.pipeline.flush();
+    }
     const pcClosed = this.pc?.close().catch((err) => this.log.warn({ err }, "peer connection close failed"));
     await Promise.all(this.recorders.map((r) => r.close()));
     await pcClosed;

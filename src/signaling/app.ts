@@ -5,6 +5,7 @@ import type { CodecName } from "../media/types.ts";
 import { RecordingStore } from "../recordings/store.ts";
 import { SessionRegistry } from "../session/sessionRegistry.ts";
 import { healthRoute } from "./routes/health.ts";
+import { whipRoute } from "./routes/whip.ts";
 import { wsRoute } from "./routes/ws.ts";
 
 export interface RecbotPluginOptions {
@@ -24,6 +25,7 @@ export const recbotPlugin: FastifyPluginAsync<RecbotPluginOptions> = async (app,
   await app.register(websocket, { options: { maxPayload: config.maxMessageBytes } });
   await app.register(healthRoute, { registry });
   await app.register(wsRoute, { registry });
+  await app.register(whipRoute, { registry, config });
 
   app.addHook("onClose", async () => {
     await registry.closeAll("server_closing");
