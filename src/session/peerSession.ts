@@ -9,6 +9,7 @@ import type { RecordingMetadata } from "../recordings/metadata.ts";
 import type { RecordingStore } from "../recordings/store.ts";
 import { StreamRecorder, type RecorderTrack } from "../sinks/ffmpegRecorder/streamRecorder.ts";
 import { InvalidSdpError, InvalidStateError, errorMessage } from "../util/errors.ts";
+import { acceptBundleOnly } from "./bundleOnly.ts";
 import { chooseCodecs, codecTable } from "./codecs.ts";
 import { EchoForwarder } from "./echoForwarder.ts";
 import { iceOptions } from "./iceOptions.ts";
@@ -126,7 +127,7 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
     pc.ontrack = ({ track, receiver, transceiver }) => this.addTrack(track, receiver, chosen, options.echo ? transceiver : undefined);
 
     try {
-      await pc.setRemoteDescription({ type: "offer", sdp });
+      await pc.setRemoteDescription({ type: "offer", sdp: acceptBundleOnly(sdp) });
     } catch (err) {
       throw new InvalidSdpError(`the offer was rejected: ${errorMessage(err)}`, { sessionId: this.id });
     }
