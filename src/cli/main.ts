@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 import { loadConfig, ConfigError } from "../config/loadConfig.ts";
 import { createRecbot } from "../index.ts";
+import { loopbackCommand, loopbackUsage } from "./loopback.ts";
 
 const usage = `usage: recbot serve [--host H] [--port P] [--recordings-dir DIR] [--ice-servers URLS] ...
-(every option also has an env var; see README)`;
+(every option also has an env var; see README)
+${loopbackUsage}`;
 
 async function serve(argv: string[]): Promise<void> {
   const config = loadConfig(process.env, argv);
@@ -32,6 +34,9 @@ async function main(): Promise<void> {
   switch (command) {
     case "serve":
       return serve(rest);
+    case "loopback":
+      process.exitCode = await loopbackCommand(rest);
+      return;
     case "help":
     case "--help":
       console.log(usage);

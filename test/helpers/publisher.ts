@@ -1,9 +1,8 @@
-import {
-  MediaStream, MediaStreamTrack, OpusPacketizer, RTCPeerConnection, Vp8Packetizer, useOPUS, useVP8,
-} from "werift";
+import { MediaStream, MediaStreamTrack } from "werift";
+import { clientPeer, waitConnected } from "../../src/loopback/clientPeer.ts";
 import { statSync } from "node:fs";
-import { resolveConfig } from "../../src/config/loadConfig.ts";
-import { iceOptions, isLoopback } from "../../src/session/iceOptions.ts";
+import { isLoopback } from "../../src/session/iceOptions.ts";
+import { sendClip } from "../../src/loopback/pacer.ts";
 import type { Clip } from "./clip.ts";
 import { WsClient } from "./wsClient.ts";
 
@@ -33,12 +32,7 @@ export interface PublishOptions {
 const KEYFRAME_ON_DISK_BYTES = 3000;
 
 /** A werift client peer restricted to 127.0.0.1, as LAB.md prescribes. */
-export function loopbackPeer(): RTCPeerConnection {
-  return new RTCPeerConnection({
-    ...iceOptions(resolveConfig({ iceAddresses: ["127.0.0.1"] }), "client"),
-    codecs: { video: [useVP8()], audio: [useOPUS()] },
-  });
-}
+export const loopbackPeer = () => clientPeer({ iceAddresses: ["127.0.0.1"] });
 
 /**
  * Publishes a pre-encoded clip (VP8 + Opus, one MediaStream) to recbot over /ws like a browser would:
@@ -94,46 +88,4 @@ export async function publish({ url, clip, seconds = clip.seconds }: PublishOpti
   }
 }
 
-export function waitConnected(pc: RTCPeerConnection, timeoutMs = 15_000): Promise<void> {
-  if (pc.connectionState === "connected") return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`not connected after ${timeoutMs} ms: ${pc.connectionState}`)), timeoutMs);
-    const sub = pc.connectionStateChange.subscribe((state) => {
-      if (state === "connected") {
-        clearTimeout(timer);
-        sub.unSubscribe();
-        resolve();
-      } else if (state === "failed") {
-        clearTimeout(timer);
-        reject(new Error("ICE/DTLS failed"));
-      }
-    });
-  });
-}
-
-/** Sends the clip's frames at their own pace (wall clock), packetized by werift. */
-export async function sendClip(clip: Clip, seconds: number, video: MediaStreamTrack, audio: MediaStreamTrack) {
-  const vp8 = new Vp8Packetizer({ payloadType: 96 });
-  const opus = new OpusPacketizer({ payloadType: 111 });
-  const videoBase = Math.floor(Math.random() * 2 ** 31);
-  const audioBase = Math.floor(Math.random() * 2 ** 31);
-  const events = [
-    ...clip.video.filter((f) => f.time < seconds).map((f) => ({ f, kind: "video" as const })),
-    ...clip.audio.filter((f) => f.time < seconds).map((f) => ({ f, kind: "audio" as const })),
-  ].sort((a, b) => a.f.time - b.f.time);
-  const start = performance.now();
-  const sent = { video: 0, audio: 0 };
-  for (const { f, kind } of events) {
-    const wait = start + f.time * 1000 - performance.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    if (kind === "video") {
-      for (const p of vp8.packetize(f.data, (videoBase + Math.round(f.time * 90000)) >>> 0)) video.writeRtp(p);
-    } else {
-      for (const p of opus.packetize(f.data, (audioBase + Math.round(f.time * 48000)) >>> 0)) audio.writeRtp(p);
-    }
-    sent[kind]++;
-  }
-  // Let the last packets leave before the caller hangs up.
-  await new Promise((r) => setTimeout(r, 100));
-  return sent;
-}
+export { sendClip, waitConnected };

@@ -82,7 +82,7 @@ class WsConnection {
         this.offered = true;
         const session = this.session;
         try {
-          const sdp = await session.acceptOffer(message.sdp);
+          const sdp = await session.acceptOffer(message.sdp, { echo: message.mode === "echo" });
           this.send({ type: "answer", sdp, sessionId: session.id });
         } catch (err) {
           // Leave nothing behind: drop the half-made peer, keep the socket usable for a corrected offer.
