@@ -34,9 +34,12 @@ async function main(): Promise<void> {
   switch (command) {
     case "serve":
       return serve(rest);
-    case "loopback":
-      process.exitCode = await loopbackCommand(rest);
+    case "loopback": {
+      const status = await loopbackCommand(rest);
+      // werift leaves timers and sockets behind after close(); a one-shot command exits explicitly.
+      process.stdout.write("", () => process.exit(status));
       return;
+    }
     case "help":
     case "--help":
       console.log(usage);

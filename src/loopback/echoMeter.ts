@@ -64,9 +64,9 @@ function percentile(sorted: number[], p: number): number {
  */
 export class EchoMeter {
   private readonly kinds: Record<Kind, KindState> = { video: newState(), audio: newState() };
-  private readonly startMs: number;
+  private startMs: number;
   private readonly frameIntervalMs: number;
-  private lastVideoFrameAt: number | undefined;
+  private lastVideoFrameAt: { atMs: number; sentMs: number } | undefined;
   private readonly freezes: number[] = [];
   private readonly buckets: { bytes: number; rtts: number[]; sent: number; returned: number; jitter: number }[] = [];
   private endMs = 0;
@@ -74,6 +74,11 @@ export class EchoMeter {
   constructor(startMs: number, fps: number) {
     this.startMs = startMs;
     this.frameIntervalMs = 1000 / fps;
+  }
+
+  /** Marks the start of sending: the per-second series counts from here. */
+  begin(startMs: number): void {
+    this.startMs = startMs;
   }
 
   private bucket(atMs: number) {
@@ -121,11 +126,13 @@ export class EchoMeter {
     b.returned++;
     if (kind === "video") {
       if (this.lastVideoFrameAt !== undefined) {
-        const gap = atMs - this.lastVideoFrameAt;
-        // WebRTC's freeze rule: a frame gap above max(3 × frame interval, interval + 150 ms).
-        if (gap > Math.max(3 * this.frameIntervalMs, this.frameIntervalMs + 150)) this.freezes.push(gap);
+        const gap = atMs - this.lastVideoFrameAt.atMs;
+        // WebRTC's freeze rule (a frame gap above max(3 × frame interval, interval + 150 ms)), applied
+        // to what the round trip added: a pause of the sender itself is not the echo's freeze.
+        const added = gap - (frame.atMs - this.lastVideoFrameAt.sentMs);
+        if (gap > Math.max(3 * this.frameIntervalMs, this.frameIntervalMs + 150) && added > 150) this.freezes.push(gap);
       }
-      this.lastVideoFrameAt = atMs;
+      this.lastVideoFrameAt = { atMs, sentMs: frame.atMs };
     }
   }
 

@@ -153,6 +153,7 @@ export async function runLoopback(options: LoopbackOptions = {}): Promise<Loopba
     await waitConnected(pc);
 
     const sendStart = performance.now();
+    meter.begin(sendStart);
     let framesSent = 0;
     ticker = setInterval(() => {
       const m = meter.metrics();
