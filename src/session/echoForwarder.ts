@@ -1,4 +1,5 @@
 import { MediaStreamTrack, type RTCRtpTransceiver, type RtpPacket } from "werift";
+import { onPictureLoss } from "./pictureLoss.ts";
 
 /**
  * Echo mode for one received track: the same transceiver sends every received RTP packet back
@@ -20,11 +21,10 @@ export class EchoForwarder {
     this.track = new MediaStreamTrack({ kind: transceiver.kind });
     transceiver.setDirection("sendrecv");
     void transceiver.sender.replaceTrack(this.track);
-    const { unSubscribe } = transceiver.sender.onPictureLossIndication.subscribe(() => {
+    this.unsubscribe = onPictureLoss(transceiver, () => {
       this.keyframeRequestsForwarded++;
       requestKeyframe();
     });
-    this.unsubscribe = unSubscribe;
   }
 
   /** Per packet: no allocation here; the sender copies the packet before changing its header. */
