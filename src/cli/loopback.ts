@@ -2,12 +2,14 @@ import { parseArgs } from "node:util";
 import { runLoopback, summaryTable } from "../loopback/runLoopback.ts";
 import type { Thresholds } from "../loopback/thresholds.ts";
 
-export const loopbackUsage = `usage: recbot loopback [URL] [--seconds N] [--out DIR] [--ice-addresses A,B] [--ice-servers URLS]
+export const loopbackUsage = `usage: recbot loopback [URL] [--seconds N] [--out DIR] [--ice-addresses A,B] [--ice-servers URLS] [--no-recording-check]
                       [--max-loss-pct X] [--max-rtt-p95-ms X] [--max-jitter-ms X] [--max-freezes N]
                       [--min-frames-returned-ratio X] [--max-echo-av-offset-ms X]
                       [--min-recorded-frames-ratio X] [--max-recording-av-offset-ms X]
 Publishes a flash/beep VP8+Opus signal in echo mode to recbot at URL (http://host:port), or to a recbot
 started in-process when no URL is given; prints a summary, writes DIR/report.json and DIR/report.html.
+The recording check reads the file recbot reports, so it needs recbot's recordings directory on this machine;
+--no-recording-check leaves it out (for a recbot elsewhere).
 Exit status: 0 all checks pass, 1 a threshold failed, 2 bad arguments, 3 the run itself failed.`;
 
 const thresholdFlags: Record<string, keyof Thresholds> = {
@@ -33,7 +35,7 @@ export async function loopbackCommand(argv: string[], out: NodeJS.WritableStream
       args: argv,
       allowPositionals: true,
       options: {
-        seconds: { type: "string" }, out: { type: "string" }, "ice-addresses": { type: "string" }, "ice-servers": { type: "string" },
+        seconds: { type: "string" }, out: { type: "string" }, "no-recording-check": { type: "boolean" }, "ice-addresses": { type: "string" }, "ice-servers": { type: "string" },
         ...Object.fromEntries(Object.keys(thresholdFlags).map((k) => [k, { type: "string" as const }])),
       },
     });
@@ -69,7 +71,7 @@ export async function loopbackCommand(argv: string[], out: NodeJS.WritableStream
     const report = await runLoopback({
       url: positionals[0], seconds, outDir: values.out as string | undefined, thresholds,
       iceAddresses: list(values["ice-addresses"] as string | undefined), iceServers: list(values["ice-servers"] as string | undefined),
-      progress: err,
+      progress: err, checkRecording: !values["no-recording-check"],
     });
     out.write(`${summaryTable(report.checks)}\n\n${report.passed ? "PASS" : "FAIL"}  report: ${report.files.html} (json: ${report.files.json})\n`);
     return report.passed ? 0 : 1;

@@ -48,7 +48,7 @@ export interface Check {
 const f = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : "n/a");
 
 /** Every check of a run, in the order the summary table shows them. */
-export function evaluate(m: EchoMetrics, rec: RecordingCheck | { error: string }, secondsSent: number, t: Thresholds): Check[] {
+export function evaluate(m: EchoMetrics, rec: RecordingCheck | { error: string } | { skipped: true }, secondsSent: number, t: Thresholds): Check[] {
   const checks: Check[] = [
     { name: "video frames returned", value: `${m.video.framesReturned}/${m.video.framesSent}`, limit: `≥ ${(t.minFramesReturnedRatio * 100).toFixed(0)} %`, pass: m.video.framesReturned >= t.minFramesReturnedRatio * m.video.framesSent && m.video.framesSent > 0 },
     { name: "audio frames returned", value: `${m.audio.framesReturned}/${m.audio.framesSent}`, limit: `≥ ${(t.minFramesReturnedRatio * 100).toFixed(0)} %`, pass: m.audio.framesReturned >= t.minFramesReturnedRatio * m.audio.framesSent && m.audio.framesSent > 0 },
@@ -60,6 +60,7 @@ export function evaluate(m: EchoMetrics, rec: RecordingCheck | { error: string }
     { name: "freezes (count, longest)", value: `${m.freezes.count}, ${f(m.freezes.longestMs, 0)} ms`, limit: `≤ ${t.maxFreezes}`, pass: m.freezes.count <= t.maxFreezes },
     { name: "echo A/V offset (video − audio)", value: `${f(m.avOffsetMs)} ms`, limit: `|x| ≤ ${t.maxEchoAvOffsetMs} ms`, pass: Math.abs(m.avOffsetMs) <= t.maxEchoAvOffsetMs },
   ];
+  if ("skipped" in rec) return checks;
   if ("error" in rec) {
     checks.push({ name: "recording", value: rec.error, limit: "finished, readable", pass: false });
     return checks;
