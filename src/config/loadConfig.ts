@@ -22,6 +22,7 @@ export const options: Record<keyof Config, [string, string, Kind]> = {
   jitterVideoMs: ["RECBOT_JITTER_VIDEO_MS", "jitter-video-ms", "int"],
   jitterAudioMs: ["RECBOT_JITTER_AUDIO_MS", "jitter-audio-ms", "int"],
   authTokens: ["RECBOT_AUTH_TOKENS", "auth-tokens", "list"],
+  whipConnectTimeoutMs: ["RECBOT_WHIP_CONNECT_TIMEOUT_MS", "whip-connect-timeout-ms", "int"],
 };
 
 function parseText(name: string, kind: Kind, text: string): unknown {

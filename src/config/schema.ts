@@ -34,6 +34,10 @@ export const ConfigSchema = Type.Object(
       default: [],
       description: "bearer tokens accepted on WHIP endpoints (empty = no auth; comma-separated in env/CLI)",
     }),
+    whipConnectTimeoutMs: Type.Integer({
+      minimum: 1000, default: 30000,
+      description: "a WHIP session whose peer has not connected by then is closed (no socket tells recbot it left)",
+    }),
     jitterAudioMs: Type.Integer({ minimum: 0, maximum: 5000, default: 100, description: "audio reorder wait" }),
   },
   { additionalProperties: false },

@@ -51,7 +51,7 @@ describe("WHIP (RFC 9725)", () => {
     recbot = await createRecbot({
       host: "127.0.0.1", port: 0, recordingsDir: dir, iceAddresses: ["127.0.0.1"],
       iceServers: [`stun:127.0.0.1:${turn.port}`, `turn:127.0.0.1:${turn.port}`], turnSecret: turn.secret, turnTtlSeconds: 600,
-      authTokens: [TOKEN, "another-token-abcdef"],
+      authTokens: [TOKEN, "another-token-abcdef"], whipConnectTimeoutMs: 4000,
       logLevel: (process.env.RECBOT_TEST_LOG as "info") ?? "warn",
     });
     base = await recbot.listen();
@@ -141,6 +141,13 @@ describe("WHIP (RFC 9725)", () => {
     expect((await whip.patch(location, frag, { token: "wrong-token-xxxxxxxx" })).status).toBe(403);
     const del = await whip.delete(location, TOKEN);
     expect(del.status).toBe(200);
+
+    // A client that never connects: the session is closed after whipConnectTimeoutMs.
+    const abandoned = await whip.post(url, bare, TOKEN);
+    expect(abandoned.status).toBe(201);
+    const abandonedUrl = new URL(abandoned.headers.get("location")!, url).toString();
+    await new Promise((r) => setTimeout(r, 4500));
+    expect((await whip.delete(abandonedUrl, TOKEN)).status).toBe(404);
     expect(recbot.app.server.listening).toBe(true);
   });
 

@@ -85,7 +85,14 @@ export async function whipRoute(app: FastifyInstance, { registry, config }: { re
     }
     const resource: WhipResource = { session, etag: newEtag(), remoteUfrag: iceUfragOf(offer) };
     resources.set(session.id, resource);
-    session.once("closed", () => resources.delete(session.id));
+    // WHIP has no socket that closes when the client goes away before connecting: give it a deadline.
+    const deadline = setTimeout(() => {
+      if (session.connectionState !== "connected") void session.close("whip_connect_timeout");
+    }, config.whipConnectTimeoutMs);
+    session.once("closed", () => {
+      clearTimeout(deadline);
+      resources.delete(session.id);
+    });
     session.log.info({ mode }, "WHIP session created");
 
     const location = `${request.url.split("?")[0].replace(/\/$/, "")}/${session.id}`;
