@@ -25,9 +25,14 @@ export async function probe(file: string): Promise<Probe> {
   return JSON.parse(stdout) as Probe;
 }
 
-/** What `ffmpeg -v error -i FILE -f null -` prints: empty for a file that decodes cleanly. */
+/**
+ * What `ffmpeg -v error` prints while decoding every stream: empty for a file that decodes cleanly.
+ * `-enc_time_base -1` keeps the file's own (ms) time base on the null output; otherwise ffmpeg re-times
+ * variable-rate video (browsers, GStreamer) into 1/guessed-fps ticks and reports its own rounding
+ * collisions ("non monotonically increasing dts to muxer") as if the file were broken.
+ */
 export async function decodeErrors(file: string): Promise<string> {
-  const { stdout, stderr } = await run("ffmpeg", ["-nostdin", "-v", "error", "-i", file, "-f", "null", "-"], { maxBuffer: 16 << 20 });
+  const { stdout, stderr } = await run("ffmpeg", ["-nostdin", "-v", "error", "-i", file, "-enc_time_base", "-1", "-f", "null", "-"], { maxBuffer: 16 << 20 });
   return (stdout + stderr).trim();
 }
 
