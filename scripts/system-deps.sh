@@ -14,6 +14,10 @@ for tool in "$@"; do
     iproute2) command -v ip >/dev/null 2>&1 || missing="$missing iproute2" ;;
     iptables) command -v iptables >/dev/null 2>&1 || missing="$missing iptables" ;;
     docker-compose) command -v docker-compose >/dev/null 2>&1 || missing="$missing docker-compose" ;;
+    gstreamer-webrtc) # the second WHIP publisher in the tests: webrtcbin + libnice + vp8/opus, driven from Python
+      /usr/bin/python3 -c 'import gi; gi.require_version("Gst", "1.0"); gi.require_version("GstWebRTC", "1.0"); gi.require_version("GstSdp", "1.0")' >/dev/null 2>&1 \
+        && gst-inspect-1.0 webrtcbin nicesrc vp8enc opusenc rtpvp8pay rtpopuspay videotestsrc audiotestsrc >/dev/null 2>&1 \
+        || missing="$missing python3-gi python3-gst-1.0 gir1.2-gst-plugins-base-1.0 gir1.2-gst-plugins-bad-1.0 gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-nice" ;;
     *) echo "system-deps: unknown tool $tool" >&2; exit 2 ;;
   esac
 done

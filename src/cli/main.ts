@@ -2,10 +2,12 @@
 import { loadConfig, ConfigError } from "../config/loadConfig.ts";
 import { createRecbot } from "../index.ts";
 import { signToken } from "../signaling/auth.ts";
+import { loopbackCommand, loopbackUsage } from "./loopback.ts";
 
 const usage = `usage: recbot serve [--host H] [--port P] [--recordings-dir DIR] [--ice-servers URLS] ...
        recbot token [--ttl SECONDS] --auth-secret SECRET
-(every option also has an env var; see README)`;
+(every option also has an env var; see README)
+${loopbackUsage}`;
 
 async function serve(argv: string[]): Promise<void> {
   const config = loadConfig(process.env, argv);
@@ -46,6 +48,12 @@ async function main(): Promise<void> {
       return serve(rest);
     case "token":
       return token(rest);
+    case "loopback": {
+      const status = await loopbackCommand(rest);
+      // werift leaves timers and sockets behind after close(); a one-shot command exits explicitly.
+      process.stdout.write("", () => process.exit(status));
+      return;
+    }
     case "help":
     case "--help":
       console.log(usage);

@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
 import type { FastifyBaseLogger as Logger } from "fastify";
-import { RTCPeerConnection, RtcpSrPacket, type MediaStreamTrack, type RTCRtpCodecParameters, type RTCRtpReceiver, type RtpPacket } from "werift";
+import { RTCPeerConnection, RtcpSrPacket, type MediaStreamTrack, type RTCRtpCodecParameters, type RTCRtpReceiver, type RTCRtpTransceiver, type RtpPacket } from "werift";
 import type { Config } from "../config/schema.ts";
 import { StreamClock, wallMs } from "../media/clock.ts";
 import { TrackPipeline } from "../media/pipeline.ts";
@@ -9,7 +9,9 @@ import type { RecordingMetadata } from "../recordings/metadata.ts";
 import type { RecordingStore } from "../recordings/store.ts";
 import { StreamRecorder, type RecorderTrack } from "../sinks/ffmpegRecorder/streamRecorder.ts";
 import { InvalidSdpError, InvalidStateError, RecbotError, UnsupportedCodecError, errorMessage } from "../util/errors.ts";
+import { acceptBundleOnly } from "./bundleOnly.ts";
 import { answeredCodecs, chooseCodecs, codecTable, offerCodecs } from "./codecs.ts";
+import { EchoForwarder } from "./echoForwarder.ts";
 import { iceOptions } from "./iceOptions.ts";
 import { selectedPair, type SelectedPair } from "./selectedPair.ts";
 
@@ -61,6 +63,12 @@ interface TrackState {
   ssrc: number;
   /** Packets with a payload type other than the negotiated one (dropped). */
   foreignPackets: number;
+  echo?: EchoForwarder;
+}
+
+export interface OfferOptions {
+  /** Send each received track back on the same connection (the offer's m-lines must be sendrecv). */
+  echo?: boolean;
 }
 
 interface ReceivedCodec {
@@ -98,6 +106,8 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
   private disconnectTimer: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
   private lastMediaMs = 0;
+  /** Echo mode: every received track is sent back on its own transceiver. */
+  private echo = false;
 
   private readonly deps: PeerSessionDeps;
 
@@ -158,9 +168,13 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
   }
 
   /** Applies a remote offer and returns the answer SDP (with candidates: werift gathers first). */
-  async acceptOffer(sdp: string): Promise<string> {
+  async acceptOffer(sdp: string, options: OfferOptions = {}): Promise<string> {
     this.checkFresh();
     if (!/^v=0/m.test(sdp) || !/^m=/m.test(sdp)) throw new InvalidSdpError("not an SDP offer: missing v= or m= lines");
+    if (options.echo && /^a=(sendonly|inactive)\s*$/m.test(sdp)) {
+      throw new InvalidSdpError("echo mode needs sendrecv media sections; the offer has a sendonly/inactive one");
+    }
+    this.echo = options.echo === true;
     const chosen = chooseCodecs(sdp, this.deps.codecPreference);
     const pc = this.createPeer(
       {
@@ -170,7 +184,7 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
       (kind) => (chosen[kind] ? { codec: chosen[kind].name, payloadType: chosen[kind].payloadType } : undefined),
     );
     try {
-      await pc.setRemoteDescription({ type: "offer", sdp });
+      await pc.setRemoteDescription({ type: "offer", sdp: acceptBundleOnly(sdp) });
     } catch (err) {
       throw new InvalidSdpError(`the offer was rejected: ${errorMessage(err)}`, { sessionId: this.id });
     }
@@ -243,7 +257,8 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
     // werift leaves track.streamId unset for remote tracks; the msid is on the event's streams / the receiver.
     pc.ontrack = ({ track, receiver, streams, transceiver }) => {
       const codec = codecOf(track.kind as MediaKind, transceiver.mid ?? undefined);
-      if (codec) this.addTrack(track, receiver, streams[0]?.id ?? receiver.remoteStreamId ?? track.streamId ?? "-", codec);
+      const streamId = streams[0]?.id ?? receiver.remoteStreamId ?? track.streamId ?? "-";
+      if (codec) this.addTrack(track, receiver, streamId, codec, this.echo ? transceiver : undefined);
     };
     return pc;
   }
@@ -287,7 +302,9 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
     }
   }
 
-  private addTrack(track: MediaStreamTrack, receiver: RTCRtpReceiver, streamId: string, { codec, payloadType }: ReceivedCodec): void {
+  private addTrack(
+    track: MediaStreamTrack, receiver: RTCRtpReceiver, streamId: string, { codec, payloadType }: ReceivedCodec, echoOn?: RTCRtpTransceiver,
+  ): void {
     const state: TrackState = {
       track, receiver, streamId, ssrc: track.ssrc ?? 0, foreignPackets: 0,
       pipeline: new TrackPipeline(
@@ -304,6 +321,7 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
         },
       ),
     };
+    if (echoOn) state.echo = new EchoForwarder(echoOn, () => this.requestKeyframe(state));
     this.tracks.push(state);
     track.onReceiveRtp.subscribe((packet: RtpPacket) => {
       if (this.closing) return;
@@ -317,6 +335,7 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
       const now = wallMs();
       state.ssrc = packet.header.ssrc;
       this.lastMediaMs = now;
+      state.echo?.forward(packet);
       state.pipeline.push(packet, now);
     });
     receiver.onPacketLost.subscribe(() => {
@@ -414,7 +433,10 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
     clearInterval(this.limitTimer);
     clearTimeout(this.connectTimer);
     clearTimeout(this.disconnectTimer);
-    for (const t of this.tracks) t.pipeline.flush();
+    for (const t of this.tracks) {
+      t.echo?.close();
+      t.pipeline.flush();
+    }
     const pcClosed = this.pc?.close().catch((err) => this.log.warn({ err }, "peer connection close failed"));
     await Promise.all(this.recorders.map((r) => r.close()));
     await pcClosed;

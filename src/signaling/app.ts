@@ -15,6 +15,7 @@ import { iceServersRoute } from "./routes/iceServers.ts";
 import { metricsRoute } from "./routes/metrics.ts";
 import { recordingsRoute } from "./routes/recordings.ts";
 import { staticRoute } from "./routes/static.ts";
+import { whipRoute } from "./routes/whip.ts";
 import { wsRoute } from "./routes/ws.ts";
 
 export interface RecbotPluginOptions {
@@ -48,6 +49,7 @@ export const recbotPlugin: FastifyPluginAsync<RecbotPluginOptions> = async (app,
     await guarded.register(wsRoute, { registry, config });
     await guarded.register(iceServersRoute, { config });
     await guarded.register(recordingsRoute, { store });
+    await guarded.register(whipRoute, { registry, config });
   });
 
   const webhooks = config.webhookUrl

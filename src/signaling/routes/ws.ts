@@ -115,7 +115,7 @@ class WsConnection {
       case "offer": {
         if (this.phase !== "none") return this.error("duplicate_offer", "an offer was already exchanged on this socket");
         return this.exchange("done", async (session) => {
-          const sdp = await session.acceptOffer(message.sdp);
+          const sdp = await session.acceptOffer(message.sdp, { echo: message.mode === "echo" });
           this.send({ type: "answer", sdp, sessionId: session.id });
         });
       }

@@ -12,6 +12,8 @@ export const ClientMessages = {
   offer: Type.Object({
     type: Type.Literal("offer"),
     sdp: Type.String({ minLength: 1 }),
+    /** "echo": recbot also sends each received track back (the offer's m-lines must be sendrecv). */
+    mode: Type.Optional(Type.Union([Type.Literal("record"), Type.Literal("echo")])),
   }),
   /** recbot as the caller: it sends an offer with recvonly transceivers (one audio, one video by default). */
   call: Type.Object({

@@ -1,0 +1,99 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+
+export interface EncodedFrame {
+  /** Seconds from the start of the clip. */
+  time: number;
+  data: Buffer;
+  keyframe: boolean;
+}
+
+export interface Clip {
+  video: EncodedFrame[];
+  audio: EncodedFrame[];
+  fps: number;
+  seconds: number;
+}
+
+export interface ClipOptions {
+  seconds?: number;
+  width?: number;
+  height?: number;
+  fps?: number;
+  /** Tone frequency in Hz. */
+  tone?: number;
+  videoBitrate?: string;
+  /** Keyframe interval in frames. */
+  gop?: number;
+  /**
+   * Flash/beep signal instead of a steady test pattern and tone: a white frame and a 1 kHz beep for
+   * the first 100 ms of every second, so the echo and the recording can be checked for A/V sync.
+   */
+  flash?: boolean;
+}
+
+/** Encodes a test clip (moving test pattern + sine tone) to VP8 (IVF) and Opus (Ogg) with ffmpeg, then parses both. */
+export async function makeClip(options: ClipOptions = {}): Promise<Clip> {
+  const { seconds = 5, width = 320, height = 240, fps = 30, tone = 440, videoBitrate = "600k", gop = 60, flash = false } = options;
+  const video = `testsrc2=size=${width}x${height}:rate=${fps}` +
+    (flash ? `,drawbox=x=0:y=0:w=iw:h=ih:color=white:t=fill:enable='lt(mod(t\,1)\,0.1)'` : "");
+  const audio = flash ? `aevalsrc='if(lt(mod(t\,1)\,0.1)\,0.8*sin(2*PI*1000*t)\,0)':s=48000` : `sine=frequency=${tone}:sample_rate=48000`;
+  const dir = mkdtempSync(path.join(tmpdir(), "recbot-clip-"));
+  const ivf = path.join(dir, "video.ivf");
+  const ogg = path.join(dir, "audio.ogg");
+  await run("ffmpeg", [
+    "-v", "error", "-y",
+    "-f", "lavfi", "-i", video,
+    "-f", "lavfi", "-i", audio,
+    "-t", String(seconds), "-map", "0:v", "-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", videoBitrate,
+    "-g", String(gop), "-auto-alt-ref", "0", ivf,
+    "-t", String(seconds), "-map", "1:a", "-c:a", "libopus", "-b:a", "64k", "-frame_duration", "20", "-ac", "2", ogg,
+  ]);
+  const clip = { video: parseIvf(readFileSync(ivf)), audio: parseOggOpus(readFileSync(ogg)), fps, seconds };
+  rmSync(dir, { recursive: true, force: true });
+  return clip;
+}
+
+/** IVF: 32-byte file header, then 12-byte frame headers (size, 64-bit pts in the header's time base). */
+export function parseIvf(buf: Buffer): EncodedFrame[] {
+  if (buf.toString("ascii", 0, 4) !== "DKIF") throw new Error("not an IVF file");
+  const headerLength = buf.readUInt16LE(6);
+  const rate = buf.readUInt32LE(16);
+  const scale = buf.readUInt32LE(20);
+  const frames: EncodedFrame[] = [];
+  for (let o = headerLength; o + 12 <= buf.length; ) {
+    const size = buf.readUInt32LE(o);
+    const pts = Number(buf.readBigUInt64LE(o + 4));
+    const data = buf.subarray(o + 12, o + 12 + size);
+    frames.push({ time: (pts * scale) / rate, data, keyframe: (data[0] & 1) === 0 });
+    o += 12 + size;
+  }
+  return frames;
+}
+
+/** Ogg Opus packets (after OpusHead/OpusTags), timed by their 20 ms duration. */
+export function parseOggOpus(buf: Buffer): EncodedFrame[] {
+  const packets: Buffer[] = [];
+  let partial: Buffer[] = [];
+  for (let o = 0; o + 27 <= buf.length; ) {
+    if (buf.toString("ascii", o, o + 4) !== "OggS") throw new Error(`bad Ogg page at ${o}`);
+    const segments = buf[o + 26];
+    const table = buf.subarray(o + 27, o + 27 + segments);
+    let p = o + 27 + segments;
+    for (const lace of table) {
+      partial.push(buf.subarray(p, p + lace));
+      p += lace;
+      if (lace < 255) {
+        packets.push(Buffer.concat(partial));
+        partial = [];
+      }
+    }
+    o = p;
+  }
+  return packets.slice(2).map((data, i) => ({ time: i * 0.02, data, keyframe: true }));
+}
