@@ -106,8 +106,8 @@ describe("the demo page, driven in Chromium", () => {
     expect(bad.status).toBe(400);
     const missing = await fetch(`${base}/recordings/rec_20990101_000000_deadbeef/file`);
     expect(missing.status).toBe(404);
-    const { recordings } = await (await fetch(`${base}/recordings`)).json();
-    const file = await fetch(`${base}/${recordings[0].url}`, { headers: { range: "bytes=0-3" } });
+    const { items } = (await (await fetch(`${base}/recordings`)).json()) as { items: { id: string }[] };
+    const file = await fetch(`${base}/recordings/${items[0].id}/file`, { headers: { range: "bytes=0-3" } });
     expect(file.status).toBe(206);
     expect(Buffer.from(await file.arrayBuffer()).toString("hex")).toBe("1a45dfa3"); // EBML magic
   });

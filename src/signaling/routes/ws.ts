@@ -55,7 +55,10 @@ class WsConnection {
       if (parsed.ok && parsed.message.type === "bye") this.ended = true;
       this.queue = this.queue.then(() => this.onMessage(parsed));
     });
-    socket.on("close", () => void this.session.close("socket_closed"));
+    socket.on("close", () => {
+      this.ended = true;
+      void this.session.close("socket_closed");
+    });
     socket.on("error", (err) => this.session.log.warn({ err }, "websocket error"));
   }
 
@@ -104,7 +107,8 @@ class WsConnection {
       await step(session);
     } catch (err) {
       this.phase = "none";
-      this.session = this.newSession();
+      // A fresh session for a corrected offer, unless the socket is already gone (nothing would close it).
+      if (this.socket.readyState === this.socket.OPEN) this.session = this.newSession();
       await session.close("offer_failed");
       throw err;
     }
