@@ -186,7 +186,7 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
       if (this.closing || !(packet instanceof RtcpSrPacket)) return;
       state.pipeline.senderReport(packet.senderInfo.ntpTimestamp, packet.senderInfo.rtpTimestamp, wallMs());
       const clock = state.pipeline.clock;
-      this.log.debug({ kind: track.kind, jumpMs: clock.lastJumpMicros / 1000, correctionMs: clock.pendingCorrectionMicros / 1000 }, "sender report");
+      this.log.debug({ kind: track.kind, jumpMs: clock.lastJumpMicros / 1000, correctionMs: clock.pendingCorrectionMicros / 1000, untrusted: clock.untrustedReports }, "sender report");
     });
   }
 

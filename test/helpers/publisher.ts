@@ -39,6 +39,8 @@ export interface PublishOptions {
   dtx?: boolean;
   /** Rewrites ICE candidates both ways (e.g. to route media through a lossy relay). */
   mapCandidate?: (direction: "toRecbot" | "fromRecbot", candidate: string) => string;
+  /** Leave werift's broken SR timestamps as they are (default: corrected, see correctSenderReports). */
+  brokenSenderReports?: boolean;
   /** Called once connected, with the publisher's peer connection. */
   onConnected?: (pc: RTCPeerConnection) => void;
 }
@@ -69,7 +71,7 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
     pc.addTransceiver(video, { direction: "sendonly", streams: [stream] }).sender,
     pc.addTransceiver(audio, { direction: "sendonly", streams: [stream] }).sender,
   ];
-  senders.forEach(correctSenderReports);
+  if (!options.brokenSenderReports) senders.forEach(correctSenderReports);
   const feedback = { nacks: 0, plis: 0, retransmitted: 0 };
 
   const client = new WsClient(url);
