@@ -102,6 +102,18 @@ describe("StreamClock", () => {
     expect(audio.toMicros(audioTs(5), 0) - first).toBeCloseTo(5e6, 0);
   });
 
+  it("re-anchors by arrival when RTP timestamps jump to a new timeline (SSRC change)", () => {
+    const clock = new StreamClock();
+    const video = clock.track(90000);
+    video.toMicros(1000, 1_000_000);
+    const before = video.toMicros(1000 + 90000, 2_000_000);
+    const after = video.toMicros(3_000_000_000, 2_040_000); // a random new base, arriving 40 ms later
+    expect(after).toBe(2_040_000);
+    expect(after).toBeGreaterThan(before);
+    expect(video.toMicros(3_000_000_000 + 9000, 0) - after).toBeCloseTo(100_000, 0);
+    expect(video.discontinuities).toBe(1);
+  });
+
   it("unwraps RTP timestamps across 2^32", () => {
     const clock = new StreamClock();
     const audio = clock.track(48000);

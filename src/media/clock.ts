@@ -21,6 +21,8 @@ const SLEW_RATE = 0.1;
 const SR_WINDOW = 8;
 /** How far SRs may disagree (send-time jitter of software senders) and still count as one mapping. */
 const SR_TOLERANCE_MICROS = 50_000;
+/** An RTP jump larger than this (10 min) is a new timeline, not a pause. */
+const MAX_RTP_JUMP_S = 600;
 /** Corrections below this are applied at once (well under one audio frame). */
 const SNAP_MICROS = 1000;
 
@@ -147,6 +149,9 @@ export class TrackClock {
     this.correction += this.lastJumpMicros;
   }
 
+  /** Times the RTP timestamps jumped so far that the track was re-anchored. */
+  discontinuities = 0;
+
   /** Sender reports not used because they disagree with the others (a broken or jumping sender clock). */
   untrustedReports = 0;
 
@@ -160,7 +165,19 @@ export class TrackClock {
 
   /** Presentation time in µs of a frame's RTP timestamp; `nowMicros` anchors the first frame before any SR. */
   toMicros(timestamp: number, nowMicros: number): number {
-    const ext = this.extend(timestamp);
+    let ext = this.extend(timestamp);
+    if (this.lastRtp >= 0 && Math.abs(ext - this.lastRtp) > this.clockRate * MAX_RTP_JUMP_S) {
+      // A new RTP timeline (SSRC change, sender restart): start over from arrival, forget the old SRs.
+      this.discontinuities++;
+      this.lastExtended = -1;
+      ext = this.extend(timestamp);
+      this.anchorRtp = ext;
+      this.anchorMicros = Math.max(nowMicros, this.lastOut + 1);
+      this.srBases.length = 0;
+      this.srBase = NaN;
+      this.correction = 0;
+      this.lastRtp = -1;
+    }
     if (this.anchorRtp < 0) {
       this.anchorRtp = ext;
       this.anchorMicros = this.synced ? this.mapped(ext) : nowMicros;
