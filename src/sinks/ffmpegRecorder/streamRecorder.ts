@@ -65,6 +65,7 @@ export class StreamRecorder extends EventEmitter<StreamRecorderEvents> implement
   private failure: Error | undefined;
   private lastMs = 0;
   private lastVideoMs = 0;
+  private videoFrameMs = 0;
   /** Per track, where its last frame ended (ms on the file's timeline; Opus only, for silence padding). */
   private readonly audioEndMs: (number | undefined)[] = [];
   private frames = 0;
@@ -190,7 +191,10 @@ export class StreamRecorder extends EventEmitter<StreamRecorderEvents> implement
     input.write(mkvBlockHeader(track + 1, ms - this.clusterMs, frame.keyframe, frame.data.length));
     input.write(frame.data);
     if (ms > this.lastMs) this.lastMs = ms;
-    if (frame.kind === "video" && ms > this.lastVideoMs) this.lastVideoMs = ms;
+    if (frame.kind === "video" && ms > this.lastVideoMs) {
+      this.videoFrameMs = Math.min(100, ms - this.lastVideoMs);
+      this.lastVideoMs = ms;
+    }
     this.frames++;
     if (input.writableLength > MAX_QUEUED_BYTES) {
       this.fail(new FfmpegExitError("ffmpeg is not keeping up with the stream", { queuedBytes: input.writableLength }));
@@ -220,7 +224,8 @@ export class StreamRecorder extends EventEmitter<StreamRecorderEvents> implement
     // Audio that stopped before the end (mute, DTX, hang-up) is padded with silence to the last video frame.
     if (!this.failure && this.mkvTracks.some((t) => t.kind === "video")) {
       this.mkvTracks.forEach((t, i) => {
-        if (t.codec === "opus") this.padOpus(i, this.lastVideoMs);
+        // ... including the last video frame's own duration (its distance to the one before).
+        if (t.codec === "opus") this.padOpus(i, this.lastVideoMs + this.videoFrameMs);
       });
     }
     this.input.end();
