@@ -74,6 +74,24 @@ describe("StreamClock", () => {
     expect(video.toMicros(videoTs(3.1), 0) - audio.toMicros(audioTs(3.1), 0)).toBeCloseTo(0, 0);
   });
 
+  it("keeps audio where it is and moves video, even when video's sender reports come first", () => {
+    const clock = new StreamClock();
+    const video = clock.track(90000, "video");
+    const audio = clock.track(48000, "audio");
+    const a0 = audio.toMicros(audioTs(0), 20_000_000);
+    video.toMicros(videoTs(0), 20_150_000); // video arrived 150 ms after audio of the same capture time
+    video.senderReport(senderNtp(0.1), videoTs(0.1), 0);
+    video.senderReport(senderNtp(0.3), videoTs(0.3), 0);
+    expect(video.synced).toBe(false); // the stream's offset waits for audio, which is sending
+    audio.senderReport(senderNtp(0.4), audioTs(0.4), 0);
+    audio.senderReport(senderNtp(0.5), audioTs(0.5), 0);
+    // Audio never moved: still exactly RTP time after its first frame.
+    for (let f = 1; f <= 150; f++) expect(audio.toMicros(audioTs(f / 50), 0) - a0).toBeCloseTo((f / 50) * 1e6, 0);
+    // Video slewed onto audio's timeline.
+    for (let f = 1; f <= 90; f++) video.toMicros(videoTs(f / 30), 0);
+    expect(video.toMicros(videoTs(3.1), 0) - audio.toMicros(audioTs(3.1), 0)).toBeCloseTo(0, 0);
+  });
+
   it("uses the smallest of jittery sender reports (software senders stamp them late)", () => {
     const clock = new StreamClock();
     const audio = clock.track(48000);

@@ -73,8 +73,20 @@ export class StreamClock {
   /** SRs received, over all tracks (trusted or not). */
   senderReports = 0;
 
-  track(clockRate: number): TrackClock {
-    return new TrackClock(this, clockRate);
+  private readonly tracks: TrackClock[] = [];
+
+  track(clockRate: number, kind: "audio" | "video" = "video"): TrackClock {
+    const track = new TrackClock(this, clockRate, kind);
+    this.tracks.push(track);
+    return track;
+  }
+
+  /**
+   * The track whose first trusted SR fixes the offset, so that it never moves: audio if the stream has it (a jump
+   * or slew in audio timing is heard, video frames take variable timing without harm), else the first track.
+   */
+  get leader(): TrackClock | undefined {
+    return this.tracks.find((t) => t.kind === "audio") ?? this.tracks[0];
   }
 }
 
@@ -98,9 +110,19 @@ export class TrackClock {
   private lastRtp = -1;
   private lastOut = -Infinity;
 
-  constructor(stream: StreamClock, clockRate: number) {
+  readonly kind: "audio" | "video";
+  /** Whether the last output was placed by SR (a change, e.g. when another track sets the offset, is rebased). */
+  private lastSynced = false;
+
+  constructor(stream: StreamClock, clockRate: number, kind: "audio" | "video") {
     this.stream = stream;
     this.clockRate = clockRate;
+    this.kind = kind;
+  }
+
+  /** True once a frame of this track was placed. */
+  get started(): boolean {
+    return this.anchorRtp >= 0;
   }
 
   /** True once this track is placed by a sender report. */
@@ -139,14 +161,22 @@ export class TrackClock {
       return;
     }
     const before = this.lastRtp >= 0 ? this.mapped(this.lastRtp) : undefined;
-    if (this.stream.offsetMicros === undefined) {
-      // The stream's first trusted SR: keep this track where it is (or at arrival, if it has no frames yet).
+    const leader = this.stream.leader;
+    if (this.stream.offsetMicros === undefined && (leader === this || !leader?.started)) {
+      // The stream's first trusted SR from its leader (or from any track while the leader sends nothing):
+      // keep this track where it is (or at arrival, if it has no frames yet).
       const local = this.anchorRtp >= 0 ? this.anchorMicros + ((ext - this.anchorRtp) * 1e6) / this.clockRate : nowMicros;
       this.stream.offsetMicros = local - (base + (ext * 1e6) / this.clockRate);
     }
     this.srBase = base;
+    this.rebase(before);
+  }
+
+  /** Keeps the output continuous across a mapping change: the difference is slewed away (see toMicros). */
+  private rebase(before: number | undefined): void {
     this.lastJumpMicros = before !== undefined ? before - this.mapped(this.lastRtp) : 0;
     this.correction += this.lastJumpMicros;
+    this.lastSynced = this.synced;
   }
 
   /** Times the RTP timestamps jumped so far that the track was re-anchored. */
@@ -181,6 +211,11 @@ export class TrackClock {
     if (this.anchorRtp < 0) {
       this.anchorRtp = ext;
       this.anchorMicros = this.synced ? this.mapped(ext) : nowMicros;
+      this.lastSynced = this.synced;
+    }
+    if (this.synced !== this.lastSynced && this.lastRtp >= 0) {
+      // Another track has just fixed the stream's offset: this track switches from arrival to SR timing.
+      this.rebase(this.anchorMicros + ((this.lastRtp - this.anchorRtp) * 1e6) / this.clockRate);
     }
     if (this.correction !== 0 && this.lastRtp >= 0) {
       const elapsed = Math.max(0, ((ext - this.lastRtp) * 1e6) / this.clockRate);

@@ -162,7 +162,7 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
         {
           kind: track.kind as "audio" | "video",
           codec,
-          clock: this.streamClock(track.streamId ?? "-").track(codecTable[codec].clockRate),
+          clock: this.streamClock(track.streamId ?? "-").track(codecTable[codec].clockRate, track.kind as "audio" | "video"),
           jitterDelayMs: track.kind === "video" ? this.deps.config.jitterVideoMs : this.deps.config.jitterAudioMs,
           keyframeIntervalMs: KEYFRAME_INTERVAL_MS,
         },
