@@ -37,8 +37,11 @@ describe("StreamClock", () => {
     const clock = new StreamClock();
     const audio = clock.track(48000);
     const video = clock.track(90000);
+    // SRs are used once two agree.
     audio.senderReport(senderNtp(0), audioTs(0), 1_000_000);
     video.senderReport(senderNtp(0.5), videoTs(0.5), 1_600_000);
+    audio.senderReport(senderNtp(0.7), audioTs(0.7), 1_700_000);
+    video.senderReport(senderNtp(0.9), videoTs(0.9), 2_000_000);
     // Video frames arrive 180 ms after audio of the same capture time: they still land at the same time.
     let a = 0;
     for (let s = 1; s <= 3; s++) {
@@ -57,8 +60,10 @@ describe("StreamClock", () => {
     const out: number[] = [];
     audio.toMicros(audioTs(0), 10_000_000);
     out.push(video.toMicros(videoTs(0), 10_150_000));
-    audio.senderReport(senderNtp(0.2), audioTs(0.2), 10_200_000);
-    video.senderReport(senderNtp(0.2), videoTs(0.2), 10_350_000);
+    for (const t of [0.2, 0.25]) {
+      audio.senderReport(senderNtp(t), audioTs(t), 10_000_000 + t * 1e6);
+      video.senderReport(senderNtp(t), videoTs(t), 10_150_000 + t * 1e6);
+    }
     for (let f = 1; f <= 90; f++) out.push(video.toMicros(videoTs(f / 30), 0));
     const steps = out.slice(1).map((t, i) => t - out[i]);
     for (const step of steps) {
@@ -67,6 +72,64 @@ describe("StreamClock", () => {
     }
     // After the slew, video sits where the sender reports put it: on audio's timeline.
     expect(video.toMicros(videoTs(3.1), 0) - audio.toMicros(audioTs(3.1), 0)).toBeCloseTo(0, 0);
+  });
+
+  it("keeps audio where it is and moves video, even when video's sender reports come first", () => {
+    const clock = new StreamClock();
+    const video = clock.track(90000, "video");
+    const audio = clock.track(48000, "audio");
+    const a0 = audio.toMicros(audioTs(0), 20_000_000);
+    video.toMicros(videoTs(0), 20_150_000); // video arrived 150 ms after audio of the same capture time
+    video.senderReport(senderNtp(0.1), videoTs(0.1), 0);
+    video.senderReport(senderNtp(0.3), videoTs(0.3), 0);
+    expect(video.synced).toBe(false); // the stream's offset waits for audio, which is sending
+    audio.senderReport(senderNtp(0.4), audioTs(0.4), 0);
+    audio.senderReport(senderNtp(0.5), audioTs(0.5), 0);
+    // Audio never moved: still exactly RTP time after its first frame.
+    for (let f = 1; f <= 150; f++) expect(audio.toMicros(audioTs(f / 50), 0) - a0).toBeCloseTo((f / 50) * 1e6, 0);
+    // Video slewed onto audio's timeline.
+    for (let f = 1; f <= 90; f++) video.toMicros(videoTs(f / 30), 0);
+    expect(video.toMicros(videoTs(3.1), 0) - audio.toMicros(audioTs(3.1), 0)).toBeCloseTo(0, 0);
+  });
+
+  it("uses the smallest of jittery sender reports (software senders stamp them late)", () => {
+    const clock = new StreamClock();
+    const audio = clock.track(48000);
+    const video = clock.track(90000);
+    // Audio's SRs are exact; video's are stamped 0–20 ms late.
+    for (const [t, late] of [[0.1, 0.012], [1.1, 0], [2.1, 0.02], [3.1, 0.005]]) {
+      audio.senderReport(senderNtp(t), audioTs(t), 0);
+      video.senderReport(senderNtp(t + late), videoTs(t), 0);
+    }
+    audio.toMicros(audioTs(4), 0);
+    video.toMicros(videoTs(4), 0);
+    const a = audio.toMicros(audioTs(9), 0);
+    const v = video.toMicros(videoTs(9), 0);
+    expect(v - a).toBeCloseTo(0, 0);
+  });
+
+  it("ignores sender reports that disagree with each other (werift's broken NTP fraction) and stays on arrival timing", () => {
+    const clock = new StreamClock();
+    const audio = clock.track(48000);
+    const first = audio.toMicros(audioTs(0), 5_000_000);
+    // werift writes x.0345 s as fraction 345: the fraction is all but lost, so SRs are off by 0–1 s at random.
+    const broken = (s: number) => ((senderNtp(s) >> 32n) << 32n) | 345n;
+    for (const t of [0.31, 1.72, 2.55, 3.94, 4.48]) audio.senderReport(broken(t), audioTs(t), 0);
+    expect(audio.synced).toBe(false);
+    expect(audio.untrustedReports).toBe(5);
+    expect(audio.toMicros(audioTs(5), 0) - first).toBeCloseTo(5e6, 0);
+  });
+
+  it("re-anchors by arrival when RTP timestamps jump to a new timeline (SSRC change)", () => {
+    const clock = new StreamClock();
+    const video = clock.track(90000);
+    video.toMicros(1000, 1_000_000);
+    const before = video.toMicros(1000 + 90000, 2_000_000);
+    const after = video.toMicros(3_000_000_000, 2_040_000); // a random new base, arriving 40 ms later
+    expect(after).toBe(2_040_000);
+    expect(after).toBeGreaterThan(before);
+    expect(video.toMicros(3_000_000_000 + 9000, 0) - after).toBeCloseTo(100_000, 0);
+    expect(video.discontinuities).toBe(1);
   });
 
   it("unwraps RTP timestamps across 2^32", () => {

@@ -4,7 +4,7 @@
  *
  * - Before a track's first RTCP sender report, its RTP timestamps are anchored at the local time its
  *   first frame came out of the pipeline (arrival anchoring): nothing waits for an SR.
- * - An SR maps the sender's RTP clock to its NTP wall clock. The stream's first SR fixes one offset
+ * - An SR maps the sender's RTP clock to its NTP wall clock; SRs are used once two agree. The stream's first one fixes one offset
  *   between sender and local wall clock (chosen so that the reporting track does not move); from then on
  *   each track with an SR is placed at `senderTime(rtp) + offset`, which lines audio and video up the
  *   way the sender captured them.
@@ -19,6 +19,10 @@ const NTP_UNIX_OFFSET_S = 2_208_988_800;
 const SLEW_RATE = 0.1;
 /** Sender reports over which the mapping takes its minimum (about 5–10 s at browsers' 1 SR/s). */
 const SR_WINDOW = 8;
+/** How far SRs may disagree (send-time jitter of software senders) and still count as one mapping. */
+const SR_TOLERANCE_MICROS = 50_000;
+/** An RTP jump larger than this (10 min) is a new timeline, not a pause. */
+const MAX_RTP_JUMP_S = 600;
 /** Corrections below this are applied at once (well under one audio frame). */
 const SNAP_MICROS = 1000;
 
@@ -38,6 +42,25 @@ export function unixMicrosToNtp(micros: number): bigint {
   return (BigInt(seconds) << 32n) | BigInt(fraction);
 }
 
+/**
+ * The mapping SRs agree on, or undefined: the values within SR_TOLERANCE of their median must be at least two and
+ * two thirds of the window. Correct senders agree to a millisecond; a sender with a broken NTP fraction (werift
+ * 0.25.2, up to 1 s off at random) almost never does, and its tracks stay on arrival timing instead.
+ */
+function trustedBase(bases: readonly number[]): number | undefined {
+  const sorted = [...bases].sort((a, b) => a - b);
+  const median = sorted[sorted.length >> 1];
+  let count = 0;
+  let min = Infinity;
+  for (const b of bases) {
+    if (Math.abs(b - median) <= SR_TOLERANCE_MICROS) {
+      count++;
+      if (b < min) min = b;
+    }
+  }
+  return count >= 2 && count * 3 >= bases.length * 2 ? min : undefined;
+}
+
 /** Local wall clock in milliseconds: monotonic (performance.now) but on the Unix epoch. */
 export function wallMs(): number {
   return performance.timeOrigin + performance.now();
@@ -47,11 +70,23 @@ export function wallMs(): number {
 export class StreamClock {
   /** local µs = sender NTP µs + offset; undefined until the stream's first SR. */
   offsetMicros: number | undefined;
-  /** SRs received, over all tracks. */
+  /** SRs received, over all tracks (trusted or not). */
   senderReports = 0;
 
-  track(clockRate: number): TrackClock {
-    return new TrackClock(this, clockRate);
+  private readonly tracks: TrackClock[] = [];
+
+  track(clockRate: number, kind: "audio" | "video" = "video"): TrackClock {
+    const track = new TrackClock(this, clockRate, kind);
+    this.tracks.push(track);
+    return track;
+  }
+
+  /**
+   * The track whose first trusted SR fixes the offset, so that it never moves: audio if the stream has it (a jump
+   * or slew in audio timing is heard, video frames take variable timing without harm), else the first track.
+   */
+  get leader(): TrackClock | undefined {
+    return this.tracks.find((t) => t.kind === "audio") ?? this.tracks[0];
   }
 }
 
@@ -65,8 +100,8 @@ export class TrackClock {
   private anchorMicros = 0;
   /**
    * Sender report mapping, as the sender's NTP µs at extended RTP time 0: the smallest over the last few
-   * SRs. A sender that takes the SR's NTP time when it sends a packet (not when it captured it) can only be
-   * late, so the minimum is the closest to its capture clock; a window follows slow clock drift.
+   * SRs that agree (see trustedBase). A sender that takes the SR's NTP time when it sends a packet (not when it
+   * captured it) can only be late, so the minimum is the closest to its capture clock; a window follows drift.
    */
   private srBase = NaN;
   private readonly srBases: number[] = [];
@@ -75,9 +110,19 @@ export class TrackClock {
   private lastRtp = -1;
   private lastOut = -Infinity;
 
-  constructor(stream: StreamClock, clockRate: number) {
+  readonly kind: "audio" | "video";
+  /** Whether the last output was placed by SR (a change, e.g. when another track sets the offset, is rebased). */
+  private lastSynced = false;
+
+  constructor(stream: StreamClock, clockRate: number, kind: "audio" | "video") {
     this.stream = stream;
     this.clockRate = clockRate;
+    this.kind = kind;
+  }
+
+  /** True once a frame of this track was placed. */
+  get started(): boolean {
+    return this.anchorRtp >= 0;
   }
 
   /** True once this track is placed by a sender report. */
@@ -105,21 +150,40 @@ export class TrackClock {
   senderReport(ntp: bigint, rtpTimestamp: number, nowMicros: number): void {
     const srMicros = ntpToUnixMicros(ntp);
     if (!Number.isFinite(srMicros)) return;
+    this.stream.senderReports++;
     // Unwrap against what we have seen, without moving the unwrap state (an SR may be slightly behind).
     const ext = this.lastExtended < 0 ? rtpTimestamp + 2 ** 32 : this.lastExtended + ((rtpTimestamp - this.lastExtended) | 0);
-    const before = this.lastRtp >= 0 ? this.mapped(this.lastRtp) : undefined;
-    if (this.stream.offsetMicros === undefined) {
-      // The stream's first SR: keep this track where it is (or at arrival, if it has no frames yet).
-      const local = this.anchorRtp >= 0 ? this.anchorMicros + ((ext - this.anchorRtp) * 1e6) / this.clockRate : nowMicros;
-      this.stream.offsetMicros = local - srMicros;
-    }
-    this.stream.senderReports++;
     this.srBases.push(srMicros - (ext * 1e6) / this.clockRate);
     if (this.srBases.length > SR_WINDOW) this.srBases.shift();
-    this.srBase = Math.min(...this.srBases);
+    const base = trustedBase(this.srBases);
+    if (base === undefined) {
+      this.untrustedReports++;
+      return;
+    }
+    const before = this.lastRtp >= 0 ? this.mapped(this.lastRtp) : undefined;
+    const leader = this.stream.leader;
+    if (this.stream.offsetMicros === undefined && (leader === this || !leader?.started)) {
+      // The stream's first trusted SR from its leader (or from any track while the leader sends nothing):
+      // keep this track where it is (or at arrival, if it has no frames yet).
+      const local = this.anchorRtp >= 0 ? this.anchorMicros + ((ext - this.anchorRtp) * 1e6) / this.clockRate : nowMicros;
+      this.stream.offsetMicros = local - (base + (ext * 1e6) / this.clockRate);
+    }
+    this.srBase = base;
+    this.rebase(before);
+  }
+
+  /** Keeps the output continuous across a mapping change: the difference is slewed away (see toMicros). */
+  private rebase(before: number | undefined): void {
     this.lastJumpMicros = before !== undefined ? before - this.mapped(this.lastRtp) : 0;
     this.correction += this.lastJumpMicros;
+    this.lastSynced = this.synced;
   }
+
+  /** Times the RTP timestamps jumped so far that the track was re-anchored. */
+  discontinuities = 0;
+
+  /** Sender reports not used because they disagree with the others (a broken or jumping sender clock). */
+  untrustedReports = 0;
 
   /** How far the last sender report moved this track (µs, before slewing): for logs. */
   lastJumpMicros = 0;
@@ -131,10 +195,27 @@ export class TrackClock {
 
   /** Presentation time in µs of a frame's RTP timestamp; `nowMicros` anchors the first frame before any SR. */
   toMicros(timestamp: number, nowMicros: number): number {
-    const ext = this.extend(timestamp);
+    let ext = this.extend(timestamp);
+    if (this.lastRtp >= 0 && Math.abs(ext - this.lastRtp) > this.clockRate * MAX_RTP_JUMP_S) {
+      // A new RTP timeline (SSRC change, sender restart): start over from arrival, forget the old SRs.
+      this.discontinuities++;
+      this.lastExtended = -1;
+      ext = this.extend(timestamp);
+      this.anchorRtp = ext;
+      this.anchorMicros = Math.max(nowMicros, this.lastOut + 1);
+      this.srBases.length = 0;
+      this.srBase = NaN;
+      this.correction = 0;
+      this.lastRtp = -1;
+    }
     if (this.anchorRtp < 0) {
       this.anchorRtp = ext;
       this.anchorMicros = this.synced ? this.mapped(ext) : nowMicros;
+      this.lastSynced = this.synced;
+    }
+    if (this.synced !== this.lastSynced && this.lastRtp >= 0) {
+      // Another track has just fixed the stream's offset: this track switches from arrival to SR timing.
+      this.rebase(this.anchorMicros + ((this.lastRtp - this.anchorRtp) * 1e6) / this.clockRate);
     }
     if (this.correction !== 0 && this.lastRtp >= 0) {
       const elapsed = Math.max(0, ((ext - this.lastRtp) * 1e6) / this.clockRate);

@@ -7,7 +7,7 @@ import type { CodecName, Frame, MediaKind, TrackStats } from "./types.ts";
 
 /** 20 ms at Opus's 48 kHz RTP clock. */
 const SILENCE_FRAME_SAMPLES = 960;
-/** Longer gaps (10 min) are not a pause but a broken stream: leave them as a timestamp gap. */
+/** Longer gaps (10 min) are not a pause but a new RTP timeline, which the clock re-anchors (MAX_RTP_JUMP_S). */
 const MAX_SILENCE_FILL_SAMPLES = 48000 * 600;
 
 export interface TrackPipelineOptions {

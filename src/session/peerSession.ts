@@ -311,7 +311,7 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
         {
           kind: track.kind as "audio" | "video",
           codec,
-          clock: this.streamClock(streamId).track(codecTable[codec].clockRate),
+          clock: this.streamClock(streamId).track(codecTable[codec].clockRate, track.kind as "audio" | "video"),
           jitterDelayMs: track.kind === "video" ? this.deps.config.jitterVideoMs : this.deps.config.jitterAudioMs,
           keyframeIntervalMs: KEYFRAME_INTERVAL_MS,
         },
@@ -346,7 +346,7 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
       if (this.closing || !(packet instanceof RtcpSrPacket)) return;
       state.pipeline.senderReport(packet.senderInfo.ntpTimestamp, packet.senderInfo.rtpTimestamp, wallMs());
       const clock = state.pipeline.clock;
-      this.log.debug({ kind: track.kind, jumpMs: clock.lastJumpMicros / 1000, correctionMs: clock.pendingCorrectionMicros / 1000 }, "sender report");
+      this.log.debug({ kind: track.kind, jumpMs: clock.lastJumpMicros / 1000, correctionMs: clock.pendingCorrectionMicros / 1000, untrusted: clock.untrustedReports }, "sender report");
     });
   }
 

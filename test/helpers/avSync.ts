@@ -6,7 +6,10 @@ import type { Clip } from "./clip.ts";
 
 const run = promisify(execFile);
 
-/** Times (s) of frames whose mean luma says "white", first frame of each flash only. */
+/**
+ * Times (s) of flash onsets: the first frame of each flash whose mean luma is a quarter of the way from black (16)
+ * to white (235). A low-bitrate encoder may need a few frames to reach full white; the onset is what counts.
+ */
 export async function findFlashes(file: string): Promise<number[]> {
   const { stdout } = await run("ffmpeg", [
     "-nostdin", "-v", "error", "-i", file, "-map", "0:v:0",
@@ -20,7 +23,7 @@ export async function findFlashes(file: string): Promise<number[]> {
     if (t) time = Number(t[1]);
     const y = /YAVG=([\d.]+)/.exec(line);
     if (y) {
-      const white = Number(y[1]) > 128;
+      const white = Number(y[1]) > 16 + 0.25 * (235 - 16);
       if (white && !previousWhite) flashes.push(time);
       previousWhite = white;
     }
@@ -63,6 +66,9 @@ export interface SyncReport {
   maxAbsMs: number;
   flashes: number;
   beeps: number;
+  /** Seconds between consecutive flashes / beeps: 1 s each if the source and the recording kept time. */
+  flashIntervals: number[];
+  beepIntervals: number[];
 }
 
 /** Pairs each flash with the nearest beep (within 400 ms) and reports audio-minus-video offsets. */
@@ -77,7 +83,8 @@ export async function measureAvSync(file: string): Promise<SyncReport> {
   }
   const meanMs = offsetsMs.reduce((a, b) => a + b, 0) / offsetsMs.length;
   const maxAbsMs = Math.max(...offsetsMs.map(Math.abs));
-  return { offsetsMs, meanMs, maxAbsMs, flashes: flashes.length, beeps: beeps.length };
+  const intervals = (t: number[]) => t.slice(1).map((x, i) => x - t[i]);
+  return { offsetsMs, meanMs, maxAbsMs, flashes: flashes.length, beeps: beeps.length, flashIntervals: intervals(flashes), beepIntervals: intervals(beeps) };
 }
 
 /** Writes a clip straight into a Matroska file with its own timestamps (no network): the measurement's baseline. */

@@ -45,8 +45,12 @@ export interface PublishOptions {
    * not at all, except one every 400 ms.
    */
   dtx?: boolean;
+  /** Send audio only within [from, to) seconds of the clip (a microphone muted before and after). */
+  audioWindow?: [number, number];
   /** Rewrites ICE candidates both ways (e.g. to route media through a lossy relay). */
   mapCandidate?: (direction: "toRecbot" | "fromRecbot", candidate: string) => string;
+  /** Leave werift's broken SR timestamps as they are (default: corrected, see correctSenderReports). */
+  brokenSenderReports?: boolean;
   /** Called once connected, with the publisher's peer connection. */
   onConnected?: (pc: RTCPeerConnection) => void;
   /** werift settings over the loopback defaults, e.g. `{ iceServers, iceTransportPolicy: "relay" }`. */
@@ -82,7 +86,7 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
     pc.addTransceiver(video, { direction: "sendonly", streams: [stream] }).sender,
     pc.addTransceiver(audio, { direction: "sendonly", streams: [stream] }).sender,
   ];
-  senders.forEach(correctSenderReports);
+  if (!options.brokenSenderReports) senders.forEach(correctSenderReports);
   const feedback = { nacks: 0, plis: 0, retransmitted: 0 };
 
   const client = new WsClient(url);
@@ -118,7 +122,7 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
         else await new Promise((r) => setTimeout(r, 5));
       }
     });
-    const { sent: framesSent, suppressed: audioPacketsSuppressed } = await sendClip(clip, seconds, video, audio, { dtx: options.dtx, signal: options.signal });
+    const { sent: framesSent, suppressed: audioPacketsSuppressed } = await sendClip(clip, seconds, video, audio, { dtx: options.dtx, signal: options.signal, audioWindow: options.audioWindow });
     for (const sender of senders) {
       const s = sender as unknown as { nackCount: number; pliCount: number; retransmittedPacketsSent: number };
       feedback.nacks += s.nackCount ?? 0;
@@ -184,14 +188,16 @@ export function correctSenderReports(sender: RTCRtpSender): void {
 }
 
 /** Sends the clip's frames at their own pace (wall clock), packetized by werift. */
-export async function sendClip(clip: Clip, seconds: number, video: MediaStreamTrack, audio: MediaStreamTrack, options: { dtx?: boolean; signal?: AbortSignal } = {}) {
+export async function sendClip(clip: Clip, seconds: number, video: MediaStreamTrack, audio: MediaStreamTrack, options: { dtx?: boolean; signal?: AbortSignal; audioWindow?: [number, number] } = {}) {
   const vp8 = new Vp8Packetizer({ payloadType: 96 });
   const opus = new OpusPacketizer({ payloadType: 111 });
   const videoBase = Math.floor(Math.random() * 2 ** 31);
   const audioBase = Math.floor(Math.random() * 2 ** 31);
   const events = [
     ...clip.video.filter((f) => f.time < seconds).map((f) => ({ f, kind: "video" as const })),
-    ...clip.audio.filter((f) => f.time < seconds).map((f) => ({ f, kind: "audio" as const })),
+    ...clip.audio
+      .filter((f) => f.time < seconds && (!options.audioWindow || (f.time >= options.audioWindow[0] && f.time < options.audioWindow[1])))
+      .map((f) => ({ f, kind: "audio" as const })),
   ].sort((a, b) => a.f.time - b.f.time);
   const start = performance.now();
   const sent = { video: 0, audio: 0 };

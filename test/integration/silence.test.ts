@@ -10,7 +10,7 @@ import { decodeErrors } from "../helpers/ffprobe.ts";
 import { publish } from "../helpers/publisher.ts";
 import { decodedAudioSeconds, packetSpans } from "../helpers/timeline.ts";
 
-describe("a 3 s silence sent with Opus DTX", () => {
+describe("silence: Opus DTX and muted audio keep their place on the timeline", () => {
   let recbot: Recbot;
   let wsUrl: string;
   const dir = mkdtempSync(path.join(tmpdir(), "recbot-dtx-"));
@@ -21,6 +21,22 @@ describe("a 3 s silence sent with Opus DTX", () => {
   });
   afterAll(async () => {
     await recbot?.close();
+  });
+
+  it("pads audio that starts late and stops early (muted microphone) to the video's time", async () => {
+    const clip = await makeClip({ seconds: 7 });
+    const result = await publish({ url: wsUrl, clip, audioWindow: [1.5, 5] });
+    const file = result.finished.file as string;
+    expect(await decodeErrors(file)).toBe("");
+    const spans = await packetSpans(file);
+    const played = await decodedAudioSeconds(file);
+    console.log(
+      `[muted start/end] audio sent 1.5–5.0 s of 7 s; file: video ${spans.video.start.toFixed(3)}–${spans.video.end.toFixed(3)} s, ` +
+        `audio ${spans.audio.start.toFixed(3)}–${spans.audio.end.toFixed(3)} s, decoded sample by sample ${played.toFixed(3)} s`,
+    );
+    expect(Math.abs(spans.audio.start - spans.video.start)).toBeLessThan(0.1);
+    expect(Math.abs(spans.audio.end - spans.video.end)).toBeLessThan(0.1);
+    expect(Math.abs(played - (spans.video.end - spans.video.start))).toBeLessThan(0.1);
   });
 
   it("keeps audio on the timeline: audio and video cover the same time within 100 ms", async () => {

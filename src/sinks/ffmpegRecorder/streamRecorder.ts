@@ -8,6 +8,7 @@ import type { RecordingStore } from "../../recordings/store.ts";
 import { FfmpegExitError, errorMessage } from "../../util/errors.ts";
 import type { MediaSink } from "../mediaSink.ts";
 import { containerFor, inputOptions, outputOptions } from "./args.ts";
+import { OPUS_SILENCE_20MS, opusSamples } from "../../media/bitstream.ts";
 import { mkvBlockHeader, mkvCluster, mkvHeader, type MkvTrack } from "./mkvStream.ts";
 
 export interface RecorderTrack {
@@ -69,6 +70,10 @@ export class StreamRecorder extends EventEmitter<StreamRecorderEvents> implement
   private closing: Promise<void> | undefined;
   private failure: Error | undefined;
   private lastMs = 0;
+  private lastVideoMs = 0;
+  private videoFrameMs = 0;
+  /** Per track, where its last frame ended (ms on the file's timeline; Opus only, for silence padding). */
+  private audioEndMs: (number | undefined)[] = [];
   private frames = 0;
   private bytes = 0;
   /** Start of the current segment on the recording's timeline (ms), and its first frame's time. */
@@ -176,6 +181,10 @@ export class StreamRecorder extends EventEmitter<StreamRecorderEvents> implement
     this.pending = [];
     this.keyframeSeen = [];
     this.firstFrameMs = -1;
+    // The next segment is a file of its own: its audio padding and video timing start over.
+    this.audioEndMs = [];
+    this.lastVideoMs = 0;
+    this.videoFrameMs = 0;
     this.emit("keyframeNeeded");
   }
 
@@ -211,9 +220,32 @@ export class StreamRecorder extends EventEmitter<StreamRecorderEvents> implement
   }
 
   private writeFrame(track: number, frame: Frame): void {
-    const input = this.input!;
+    // Times in the file are relative to this segment's first frame.
     let ms = Math.round((frame.ptsMicros - this.segmentOriginMicros) / 1000);
     if (ms < 0) ms = 0;
+    if (frame.codec === "opus") {
+      // Audio that starts after the file does (muted or DTX at the start) is preceded by silence.
+      this.padOpus(track, ms);
+      this.audioEndMs[track] = ms + (opusSamples(frame.data) || 960) / 48;
+    }
+    this.writeBlock(track, frame, ms);
+  }
+
+  /**
+   * Silent 20 ms Opus frames from where the track's audio ended (or the file's start) up to `toMs`, so the
+   * audio track covers the file's time. Gaps inside the stream are filled by the pipeline in RTP time already.
+   */
+  private padOpus(track: number, toMs: number): void {
+    const from = this.audioEndMs[track] ?? 0;
+    let t = from;
+    for (; t + 20 <= toMs; t += 20) {
+      this.writeBlock(track, { kind: "audio", codec: "opus", keyframe: true, data: OPUS_SILENCE_20MS, ptsMicros: 0 }, Math.round(t));
+    }
+    this.audioEndMs[track] = t;
+  }
+
+  private writeBlock(track: number, frame: Frame, ms: number): void {
+    const input = this.input!;
     // New cluster on video keyframes and before the int16 relative time would overflow.
     if (this.clusterMs < 0 || (frame.keyframe && frame.kind === "video") || ms - this.clusterMs > 30_000 || ms < this.clusterMs) {
       this.clusterMs = ms;
@@ -222,6 +254,10 @@ export class StreamRecorder extends EventEmitter<StreamRecorderEvents> implement
     input.write(mkvBlockHeader(track + 1, ms - this.clusterMs, frame.keyframe, frame.data.length));
     input.write(frame.data);
     if (ms + this.segmentStartMs > this.lastMs) this.lastMs = ms + this.segmentStartMs;
+    if (frame.kind === "video" && ms > this.lastVideoMs) {
+      this.videoFrameMs = Math.min(100, ms - this.lastVideoMs);
+      this.lastVideoMs = ms;
+    }
     this.frames++;
     this.bytes += frame.data.length;
     if (input.writableLength > MAX_QUEUED_BYTES) {
@@ -251,6 +287,13 @@ export class StreamRecorder extends EventEmitter<StreamRecorderEvents> implement
     if (this.pending?.length) this.start();
     this.pending = undefined;
     if (this.meta.segments!.length === 0) return; // never got a frame: no file, nothing to report
+    // Audio that stopped before the end (mute, DTX, hang-up) is padded with silence to the last video frame.
+    if (this.input && !this.failure && this.mkvTracks.some((t) => t.kind === "video")) {
+      this.mkvTracks.forEach((t, i) => {
+        // ... including the last video frame's own duration (its distance to the one before).
+        if (t.codec === "opus") this.padOpus(i, this.lastVideoMs + this.videoFrameMs);
+      });
+    }
     this.input?.end();
     const timeout = setTimeout(() => this.command?.kill("SIGKILL"), 10_000);
     await this.exited;

@@ -1,0 +1,107 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { chromium, type Browser } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createRecbot, type Recbot } from "../../src/index.ts";
+import { measureAvSync } from "../helpers/avSync.ts";
+import { decodeErrors } from "../helpers/ffprobe.ts";
+
+const run = promisify(execFile);
+
+/**
+ * Chromium publishes its fake camera and microphone, fed from files holding the flash/beep clip (three white
+ * frames and a 50 ms beep at each whole second: its encoder starts at a low bitrate and needs a few frames for white). Chromium plays the two files independently, so the offset
+ * measured includes however far apart Chromium started them, not only recbot's timing.
+ */
+describe("A/V sync of a Chromium publisher's flash/beep capture", () => {
+  let recbot: Recbot;
+  let browser: Browser;
+  let wsUrl: string;
+  let baseUrl: string;
+  const dir = mkdtempSync(path.join(tmpdir(), "recbot-chromium-sync-"));
+  const y4m = path.join(dir, "flash.y4m");
+  const wav = path.join(dir, "beep.wav");
+
+  beforeAll(async () => {
+    await run("ffmpeg", ["-v", "error", "-y", "-f", "lavfi", "-i",
+      "color=c=black:size=320x240:rate=30,drawbox=x=0:y=0:w=iw:h=ih:color=white:t=fill:enable='lt(mod(t\\,1)\\,0.09)',format=yuv420p",
+      "-t", "10", y4m]);
+    await run("ffmpeg", ["-v", "error", "-y", "-f", "lavfi", "-i", "aevalsrc='if(lt(mod(t\\,1)\\,0.05)\\,0.8*sin(2*PI*1000*t)\\,0)':s=48000:c=mono", "-t", "10", "-c:a", "pcm_s16le", wav]);
+    recbot = await createRecbot({ host: "127.0.0.1", port: 0, recordingsDir: dir, iceAddresses: ["127.0.0.1"], logLevel: (process.env.RECBOT_TEST_LOG as "info") ?? "warn" });
+    baseUrl = await recbot.listen();
+    wsUrl = baseUrl.replace("http", "ws") + "/ws";
+    browser = await chromium.launch({
+      executablePath: "/usr/bin/chromium",
+      args: [
+        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+        "--allow-loopback-in-peer-connection", `--use-file-for-fake-video-capture=${y4m}`, `--use-file-for-fake-audio-capture=${wav}`,
+      ],
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await recbot?.close();
+  });
+
+  it("records beeps within ±40 ms of their flashes on average", async () => {
+    const page = await browser.newPage();
+    await page.goto(`${baseUrl}/healthz`); // a loopback http origin is a secure context: getUserMedia works
+    // Plain JS run in the page (the project's TypeScript config has no DOM types).
+    await page.evaluate(`(async (url) => {
+      const loopback = (c) => / 127\\.0\\.0\\.1 /.test(c);
+      const stream = await navigator.mediaDevices.getUserMedia({
+        video: { width: 320, height: 240, frameRate: 30 },
+        audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false },
+      });
+      const pc = new RTCPeerConnection({ iceServers: [] });
+      for (const t of stream.getTracks()) pc.addTrack(t, stream);
+      const ws = new WebSocket(url);
+      await new Promise((r) => (ws.onopen = r));
+      const w = window;
+      w.messages = [];
+      w.ws = ws;
+      w.pc = pc;
+      ws.onmessage = async (e) => {
+        const m = JSON.parse(e.data);
+        w.messages.push(m);
+        if (m.type === "answer") await pc.setRemoteDescription({ type: "answer", sdp: m.sdp });
+        if (m.type === "candidate" && m.candidate && loopback(m.candidate.candidate)) await pc.addIceCandidate(m.candidate).catch(() => {});
+      };
+      pc.onicecandidate = (e) => {
+        if (!e.candidate) ws.send(JSON.stringify({ type: "candidate", candidate: null }));
+        else if (loopback(e.candidate.candidate)) ws.send(JSON.stringify({ type: "candidate", candidate: e.candidate.toJSON() }));
+      };
+      await pc.setLocalDescription(await pc.createOffer());
+      const sdp = pc.localDescription.sdp.split("\\r\\n").filter((l) => !l.startsWith("a=candidate:") || loopback(l)).join("\\r\\n");
+      ws.send(JSON.stringify({ type: "offer", sdp }));
+    })(${JSON.stringify(wsUrl)})`);
+    await page.waitForFunction("window.pc && window.pc.connectionState === 'connected'", undefined, { timeout: 15_000 });
+    await page.waitForTimeout(7000);
+    await page.evaluate(`window.ws.send(JSON.stringify({ type: "bye" }))`);
+    const finished = await page.waitForFunction(
+      `window.messages.find((m) => m.type === "recording" && (m.state === "finished" || m.state === "failed"))`,
+      undefined, { timeout: 20_000 },
+    ).then((h) => h.jsonValue() as Promise<{ state: string; file: string }>);
+    expect(finished.state).toBe("finished");
+    const file = finished.file as string;
+    expect(await decodeErrors(file)).toBe("");
+    const sync = await measureAvSync(file);
+    // Chromium's file-fed fake camera reads the next file frame per capture tick: on a starved machine the
+    // picture lags the capture timestamps (seen: 23–28 frames between flashes instead of 30, flashes 1.08 s
+    // apart). recbot cannot see that, so the ±40 ms check applies only when every flash came on time.
+    const sourceKeptTime = sync.flashIntervals.every((d) => Math.abs(d - 1) <= 0.02);
+    console.log(
+      `[av-sync chromium] pairs ${sync.offsetsMs.length} (flashes ${sync.flashes}, beeps ${sync.beeps}), ` +
+        `audio−video mean ${sync.meanMs.toFixed(1)} ms, max |offset| ${sync.maxAbsMs.toFixed(1)} ms, offsets [${sync.offsetsMs.map((o) => o.toFixed(0)).join(", ")}] ms; ` +
+        `flash intervals [${sync.flashIntervals.map((d) => d.toFixed(3)).join(", ")}] s, beep intervals [${sync.beepIntervals.map((d) => d.toFixed(3)).join(", ")}] s` +
+        (sourceKeptTime ? "" : " — Chromium's camera did not keep time: offset not asserted"),
+    );
+    expect(sync.offsetsMs.length).toBeGreaterThanOrEqual(5);
+    if (sourceKeptTime) expect(Math.abs(sync.meanMs)).toBeLessThanOrEqual(40);
+    await page.close();
+  });
+});
