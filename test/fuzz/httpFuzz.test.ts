@@ -7,7 +7,7 @@ import { createRecbot, type Recbot } from "../../src/index.ts";
 import { loopbackPeer } from "../helpers/publisher.ts";
 
 const scale = Number(process.env.FUZZ_SCALE ?? 1);
-const RUNS = 1500 * scale;
+const RUNS = 5000 * scale;
 
 let recbot: Recbot;
 let offer: string;

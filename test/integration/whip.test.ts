@@ -109,7 +109,7 @@ describe("WHIP (RFC 9725)", () => {
     expect((await whip.post(url, offer, TOKEN, "application/json")).status).toBe(415);
     const malformed = await whip.post(url, "hello, not SDP", TOKEN);
     expect(malformed.status).toBe(400);
-    expect(JSON.parse(malformed.body)).toMatchObject({ error: "invalid_sdp", message: expect.stringMatching(/SDP/) });
+    expect(JSON.parse(malformed.body)).toMatchObject({ code: "invalid_sdp", message: expect.stringMatching(/SDP/) });
     const noCodec = await whip.post(url, offer.replace(/VP8/g, "XYZ9"), TOKEN);
     expect(noCodec.status).toBe(400);
     expect(JSON.parse(noCodec.body).message).toMatch(/no common video codec/);
@@ -133,7 +133,7 @@ describe("WHIP (RFC 9725)", () => {
     expect((await whip.patch(location, frag, { token: TOKEN, ifMatch: '"stale"' })).status).toBe(412);
     const restart = await whip.patch(location, "a=ice-ufrag:newu\r\na=ice-pwd:newpasswordnewpassword12\r\n", { token: TOKEN, ifMatch: "*" });
     expect(restart.status).toBe(422);
-    expect(JSON.parse(restart.body).error).toBe("ice_restart_unsupported");
+    expect(JSON.parse(restart.body).code).toBe("ice_restart_unsupported");
     expect((await whip.patch(location, "a=ice-ufrag:other\r\na=ice-pwd:otherpasswordotherpass1\r\n", { token: TOKEN, ifMatch: etag })).status).toBe(422);
     expect((await whip.patch(location, "a=candidate:broken\r\n", { token: TOKEN, ifMatch: etag })).status).toBe(400);
     expect((await whip.patch(location, "garbage line", { token: TOKEN, ifMatch: etag })).status).toBe(400);

@@ -32,7 +32,7 @@ const requireType = (type: string, what: string) => async (request: FastifyReque
 };
 
 function fail(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
-  return reply.code(status).type("application/json").send({ error: code, message });
+  return reply.code(status).type("application/json").send({ code, message });
 }
 
 /**
