@@ -42,7 +42,9 @@ function token(argv: string[]): void {
 }
 
 async function main(): Promise<void> {
-  const [command = "serve", ...rest] = process.argv.slice(2);
+  const args = process.argv.slice(2);
+  // `recbot --port 9000` means `recbot serve --port 9000`.
+  const [command = "serve", ...rest] = args[0]?.startsWith("-") ? ["serve", ...args] : args;
   switch (command) {
     case "serve":
       return serve(rest);
