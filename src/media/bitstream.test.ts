@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { OPUS_SILENCE_20MS, isValidKeyframe, opusSamples } from "./bitstream.ts";
+import { OPUS_SILENCE_20MS, isValidKeyframe, opusSamples, opusSilenceLike } from "./bitstream.ts";
 
 describe("opusSamples", () => {
   it.each([
@@ -26,5 +26,17 @@ describe("isValidKeyframe", () => {
     { name: "an AV1 temporal unit with only a frame", codec: "av1" as const, hex: "1200" + "320400000000", valid: false },
   ])("$name: $valid", ({ codec, hex, valid }) => {
     expect(isValidKeyframe(codec, Buffer.from(hex, "hex"))).toBe(valid);
+  });
+});
+
+describe("opusSilenceLike", () => {
+  it.each([
+    ["a stereo packet", Buffer.from([0xfc, 0x01]), 0x04],
+    ["a mono packet", Buffer.from([0xf8, 0x01]), 0],
+    ["no packet yet", undefined, 0],
+  ])("after %s the silence frame has stereo bit %i and still lasts 20 ms", (_name, neighbour, bit) => {
+    const silence = opusSilenceLike(neighbour);
+    expect(silence[0] & 0x04).toBe(bit);
+    expect(opusSamples(silence)).toBe(960);
   });
 });

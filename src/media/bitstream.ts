@@ -107,3 +107,10 @@ export function opusSamples(d: Buffer): number {
 
 /** A 20 ms Opus frame that decodes to silence (CELT, fullband, mono; decoders upmix it for stereo streams). */
 export const OPUS_SILENCE_20MS: Buffer = Buffer.from([0xf8, 0xff, 0xfe]);
+/** The same, coded as stereo (TOC "s" bit), for streams whose packets are stereo. */
+const OPUS_SILENCE_20MS_STEREO: Buffer = Buffer.from([0xfc, 0xff, 0xfe]);
+
+/** A silent frame coded like `neighbour` (mono or stereo), so filled gaps do not flip the stream's channel coding. */
+export function opusSilenceLike(neighbour: Buffer | undefined): Buffer {
+  return neighbour && neighbour.length > 0 && (neighbour[0] & 0x04) !== 0 ? OPUS_SILENCE_20MS_STEREO : OPUS_SILENCE_20MS;
+}

@@ -1,5 +1,5 @@
 import type { RtpPacket } from "werift";
-import { OPUS_SILENCE_20MS, opusSamples } from "./bitstream.ts";
+import { opusSamples, opusSilenceLike } from "./bitstream.ts";
 import type { TrackClock } from "./clock.ts";
 import { FrameAssembler, type AssembledFrame } from "./frameAssembler.ts";
 import { JitterBuffer } from "./jitterBuffer.ts";
@@ -138,9 +138,10 @@ export class TrackPipeline {
   private fillSilence(f: AssembledFrame): void {
     const gap = this.audioEnd < 0 ? 0 : (f.rtpTimestamp - this.audioEnd) | 0;
     if (gap >= SILENCE_FRAME_SAMPLES && gap <= MAX_SILENCE_FILL_SAMPLES) {
+      const silence = opusSilenceLike(f.data);
       for (let t = 0; t + SILENCE_FRAME_SAMPLES <= gap; t += SILENCE_FRAME_SAMPLES) {
         this.stats.silenceFilled++;
-        this.emitFrame({ keyframe: true, data: OPUS_SILENCE_20MS, rtpTimestamp: (this.audioEnd + t) >>> 0 });
+        this.emitFrame({ keyframe: true, data: silence, rtpTimestamp: (this.audioEnd + t) >>> 0 });
       }
     }
     this.audioEnd = (f.rtpTimestamp + (opusSamples(f.data) || SILENCE_FRAME_SAMPLES)) >>> 0;

@@ -8,7 +8,7 @@ import type { RecordingStore } from "../../recordings/store.ts";
 import { FfmpegExitError, errorMessage } from "../../util/errors.ts";
 import type { MediaSink } from "../mediaSink.ts";
 import { containerFor, inputOptions, outputOptions } from "./args.ts";
-import { OPUS_SILENCE_20MS, opusSamples } from "../../media/bitstream.ts";
+import { opusSamples, opusSilenceLike } from "../../media/bitstream.ts";
 import { mkvBlockHeader, mkvCluster, mkvHeader, type MkvTrack } from "./mkvStream.ts";
 
 export interface RecorderTrack {
@@ -74,6 +74,8 @@ export class StreamRecorder extends EventEmitter<StreamRecorderEvents> implement
   private videoFrameMs = 0;
   /** Per track, where its last frame ended (ms on the file's timeline; Opus only, for silence padding). */
   private audioEndMs: (number | undefined)[] = [];
+  /** Each Opus track's last packet: padding is coded like it (mono or stereo). */
+  private lastOpus: (Buffer | undefined)[] = [];
   private frames = 0;
   private bytes = 0;
   /** Start of the current segment on the recording's timeline (ms), and its first frame's time. */
@@ -225,8 +227,9 @@ export class StreamRecorder extends EventEmitter<StreamRecorderEvents> implement
     if (ms < 0) ms = 0;
     if (frame.codec === "opus") {
       // Audio that starts after the file does (muted or DTX at the start) is preceded by silence.
-      this.padOpus(track, ms);
+      this.padOpus(track, ms, frame.data);
       this.audioEndMs[track] = ms + (opusSamples(frame.data) || 960) / 48;
+      this.lastOpus[track] = frame.data;
     }
     this.writeBlock(track, frame, ms);
   }
@@ -235,11 +238,12 @@ export class StreamRecorder extends EventEmitter<StreamRecorderEvents> implement
    * Silent 20 ms Opus frames from where the track's audio ended (or the file's start) up to `toMs`, so the
    * audio track covers the file's time. Gaps inside the stream are filled by the pipeline in RTP time already.
    */
-  private padOpus(track: number, toMs: number): void {
+  private padOpus(track: number, toMs: number, like: Buffer | undefined): void {
     const from = this.audioEndMs[track] ?? 0;
+    const silence = opusSilenceLike(like);
     let t = from;
     for (; t + 20 <= toMs; t += 20) {
-      this.writeBlock(track, { kind: "audio", codec: "opus", keyframe: true, data: OPUS_SILENCE_20MS, ptsMicros: 0 }, Math.round(t));
+      this.writeBlock(track, { kind: "audio", codec: "opus", keyframe: true, data: silence, ptsMicros: 0 }, Math.round(t));
     }
     this.audioEndMs[track] = t;
   }
@@ -291,7 +295,7 @@ export class StreamRecorder extends EventEmitter<StreamRecorderEvents> implement
     if (this.input && !this.failure && this.mkvTracks.some((t) => t.kind === "video")) {
       this.mkvTracks.forEach((t, i) => {
         // ... including the last video frame's own duration (its distance to the one before).
-        if (t.codec === "opus") this.padOpus(i, this.lastVideoMs + this.videoFrameMs);
+        if (t.codec === "opus") this.padOpus(i, this.lastVideoMs + this.videoFrameMs, this.lastOpus[i]);
       });
     }
     this.input?.end();
