@@ -3,6 +3,7 @@ import {
 } from "werift";
 import { unixMicrosToNtp, wallMs } from "../../src/media/clock.ts";
 import { statSync } from "node:fs";
+import { waitConnected } from "../../src/loopback/clientPeer.ts";
 import { resolveConfig } from "../../src/config/loadConfig.ts";
 import { iceOptions, isLoopback } from "../../src/session/iceOptions.ts";
 import { selectedPair, type SelectedPair } from "../../src/session/selectedPair.ts";
@@ -155,22 +156,6 @@ function mapSdpCandidates(sdp: string, map: (candidate: string) => string): stri
   return sdp.replace(/^a=(candidate:[^\r\n]*)/gm, (_line, c: string) => `a=${map(c)}`);
 }
 
-export function waitConnected(pc: RTCPeerConnection, timeoutMs = 15_000): Promise<void> {
-  if (pc.connectionState === "connected") return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`not connected after ${timeoutMs} ms: ${pc.connectionState}`)), timeoutMs);
-    const sub = pc.connectionStateChange.subscribe((state) => {
-      if (state === "connected") {
-        clearTimeout(timer);
-        sub.unSubscribe();
-        resolve();
-      } else if (state === "failed") {
-        clearTimeout(timer);
-        reject(new Error("ICE/DTLS failed"));
-      }
-    });
-  });
-}
 
 /**
  * werift 0.25.2 writes the SR's NTP fraction wrong (WERIFT.md). It takes the SR's NTP time from the send time of
@@ -223,3 +208,4 @@ export async function sendClip(clip: Clip, seconds: number, video: MediaStreamTr
   await new Promise((r) => setTimeout(r, 100));
   return { sent, suppressed };
 }
+export { waitConnected };
