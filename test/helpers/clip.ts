@@ -18,6 +18,15 @@ export interface Clip {
   audio: EncodedFrame[];
   fps: number;
   seconds: number;
+  /** The encoded files, so another process can load the same clip (readClip) without encoding again. */
+  files: ClipFiles;
+}
+
+export interface ClipFiles {
+  video: string;
+  audio: string;
+  fps: number;
+  seconds: number;
 }
 
 export interface ClipOptions {
@@ -46,7 +55,13 @@ export async function makeClip(options: ClipOptions = {}): Promise<Clip> {
     "-g", String(gop), "-auto-alt-ref", "0", ivf,
     "-t", String(seconds), "-map", "1:a", "-c:a", "libopus", "-b:a", "64k", "-frame_duration", "20", "-ac", "2", ogg,
   ]);
-  return { video: parseIvf(readFileSync(ivf)), audio: parseOggOpus(readFileSync(ogg)), fps, seconds };
+  return readClip({ video: ivf, audio: ogg, fps, seconds });
+}
+
+/** Loads a clip that makeClip encoded (possibly in another process). */
+export function readClip(files: ClipFiles): Clip {
+  const { fps, seconds } = files;
+  return { video: parseIvf(readFileSync(files.video)), audio: parseOggOpus(readFileSync(files.audio)), fps, seconds, files };
 }
 
 /** IVF: 32-byte file header, then 12-byte frame headers (size, 64-bit pts in the header's time base). */

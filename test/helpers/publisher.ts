@@ -1,10 +1,9 @@
-import {
-  MediaStream, MediaStreamTrack, OpusPacketizer, RTCPeerConnection, Vp8Packetizer, useOPUS, useVP8,
-} from "werift";
-import { statSync } from "node:fs";
+import { MediaStream, MediaStreamTrack, RTCPeerConnection, useOPUS, useVP8 } from "werift";
+import { open } from "node:fs/promises";
 import { resolveConfig } from "../../src/config/loadConfig.ts";
 import { iceOptions, isLoopback } from "../../src/session/iceOptions.ts";
 import type { Clip } from "./clip.ts";
+import { keyframeSignature, sendClip, type SendStats } from "./clipSender.ts";
 import { WsClient } from "./wsClient.ts";
 
 export interface PublishResult {
@@ -12,9 +11,11 @@ export interface PublishResult {
   sessionId: string;
   offerToAnswerMs: number;
   offerToRecordingStartedMs: number;
-  /** Until the file on disk holds more than its header: the first keyframe has been written. */
+  /** Until the file on disk holds the start of the clip's first keyframe. */
   offerToKeyframeOnDiskMs: number;
-  framesSent: { video: number; audio: number };
+  /** From sending `bye` until the `recording: finished` (or failed) message: the file is final. */
+  byeToFinishedMs: number;
+  framesSent: SendStats;
   secondsSent: number;
   finished: any;
 }
@@ -23,14 +24,13 @@ export interface PublishOptions {
   /** ws:// URL of recbot's /ws endpoint. */
   url: string;
   clip: Clip;
-  /** Stop after this many seconds of media (default: the whole clip). */
+  /** Stop after this many seconds of media (default: the whole clip; longer loops the clip). */
   seconds?: number;
-  /** Called once media flows, e.g. to inspect the recording mid-call. */
-  whileSending?: (elapsedSeconds: number) => void;
+  /** Called when the peer is connected and the first frame is about to be sent. */
+  onSending?: () => void;
+  /** Called when the last frame has been sent, before `bye`. */
+  onSent?: () => void;
 }
-
-/** Header and track list are well under this; a 320x240 VP8 keyframe is well over it. */
-const KEYFRAME_ON_DISK_BYTES = 3000;
 
 /** A werift client peer restricted to 127.0.0.1, as LAB.md prescribes. */
 export function loopbackPeer(): RTCPeerConnection {
@@ -45,7 +45,7 @@ export function loopbackPeer(): RTCPeerConnection {
  * offer, trickle ICE both ways, media paced in real time from the clip's timestamps, then `bye`,
  * and waits for `recording: finished`.
  */
-export async function publish({ url, clip, seconds = clip.seconds }: PublishOptions): Promise<PublishResult> {
+export async function publish({ url, clip, seconds = clip.seconds, onSending, onSent }: PublishOptions): Promise<PublishResult> {
   const pc = loopbackPeer();
   const video = new MediaStreamTrack({ kind: "video" });
   const audio = new MediaStreamTrack({ kind: "audio" });
@@ -74,20 +74,23 @@ export async function publish({ url, clip, seconds = clip.seconds }: PublishOpti
     await waitConnected(pc);
 
     let offerToKeyframeOnDiskMs = NaN;
-    void client.waitFor((m) => m.type === "recording" && m.state === "started").then(async (m) => {
-      while (Number.isNaN(offerToKeyframeOnDiskMs) && performance.now() - offerAt < 30_000) {
-        if ((statSync(m.file, { throwIfNoEntry: false })?.size ?? 0) > KEYFRAME_ON_DISK_BYTES) offerToKeyframeOnDiskMs = performance.now() - offerAt;
-        else await new Promise((r) => setTimeout(r, 5));
-      }
-    });
+    const signature = keyframeSignature(clip);
+    const watching = client.waitFor((m) => m.type === "recording" && m.state === "started", 30_000).then(async (m) => {
+      if (await waitForBytes(m.file, signature, offerAt + 30_000)) offerToKeyframeOnDiskMs = performance.now() - offerAt;
+    }, () => {});
+    onSending?.();
     const framesSent = await sendClip(clip, seconds, video, audio);
+    onSent?.();
     const started = await client.waitFor((m) => m.type === "recording" && m.state === "started");
     const offerToRecordingStartedMs = client.arrivalOf(started) - offerAt;
+    await watching;
 
+    const byeAt = performance.now();
     client.send({ type: "bye" });
     const finished = await client.waitFor((m) => m.type === "recording" && (m.state === "finished" || m.state === "failed"), 30_000);
+    const byeToFinishedMs = client.arrivalOf(finished) - byeAt;
     await client.closed();
-    return { client, sessionId: answer.sessionId, offerToAnswerMs, offerToRecordingStartedMs, offerToKeyframeOnDiskMs, framesSent, secondsSent: seconds, finished };
+    return { client, sessionId: answer.sessionId, offerToAnswerMs, offerToRecordingStartedMs, offerToKeyframeOnDiskMs, byeToFinishedMs, framesSent, secondsSent: seconds, finished };
   } finally {
     client.close();
     await pc.close();
@@ -111,29 +114,31 @@ export function waitConnected(pc: RTCPeerConnection, timeoutMs = 15_000): Promis
   });
 }
 
-/** Sends the clip's frames at their own pace (wall clock), packetized by werift. */
-export async function sendClip(clip: Clip, seconds: number, video: MediaStreamTrack, audio: MediaStreamTrack) {
-  const vp8 = new Vp8Packetizer({ payloadType: 96 });
-  const opus = new OpusPacketizer({ payloadType: 111 });
-  const videoBase = Math.floor(Math.random() * 2 ** 31);
-  const audioBase = Math.floor(Math.random() * 2 ** 31);
-  const events = [
-    ...clip.video.filter((f) => f.time < seconds).map((f) => ({ f, kind: "video" as const })),
-    ...clip.audio.filter((f) => f.time < seconds).map((f) => ({ f, kind: "audio" as const })),
-  ].sort((a, b) => a.f.time - b.f.time);
-  const start = performance.now();
-  const sent = { video: 0, audio: 0 };
-  for (const { f, kind } of events) {
-    const wait = start + f.time * 1000 - performance.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    if (kind === "video") {
-      for (const p of vp8.packetize(f.data, (videoBase + Math.round(f.time * 90000)) >>> 0)) video.writeRtp(p);
-    } else {
-      for (const p of opus.packetize(f.data, (audioBase + Math.round(f.time * 48000)) >>> 0)) audio.writeRtp(p);
-    }
-    sent[kind]++;
+/** Polls a growing file until `bytes` appear in it (read incrementally) or `deadline` (performance.now ms) passes. */
+async function waitForBytes(file: string, bytes: Buffer, deadline: number): Promise<boolean> {
+  let handle = await open(file, "r").catch(() => undefined);
+  while (!handle && performance.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 10)); // ffmpeg creates the file once it has probed its input
+    handle = await open(file, "r").catch(() => undefined);
   }
-  // Let the last packets leave before the caller hangs up.
-  await new Promise((r) => setTimeout(r, 100));
-  return sent;
+  if (!handle) return false;
+  try {
+    const chunk = Buffer.alloc(1 << 16);
+    let carry = Buffer.alloc(0);
+    let offset = 0;
+    while (performance.now() < deadline) {
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, offset);
+      if (bytesRead === 0) {
+        await new Promise((r) => setTimeout(r, 10));
+        continue;
+      }
+      offset += bytesRead;
+      const window = Buffer.concat([carry, chunk.subarray(0, bytesRead)]);
+      if (window.includes(bytes)) return true;
+      carry = window.subarray(Math.max(0, window.length - bytes.length + 1));
+    }
+    return false;
+  } finally {
+    await handle.close();
+  }
 }
