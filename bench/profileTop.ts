@@ -1,0 +1,86 @@
+/**
+ * Summarises a V8 .cpuprofile (node --cpu-prof): self time per function and per origin.
+ *   node bench/profileTop.ts FILE.cpuprofile [count]
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+  startTime: number;
+  endTime: number;
+}
+
+export interface ProfileEntry {
+  name: string;
+  where: string;
+  selfMs: number;
+  percent: number;
+}
+
+export interface ProfileSummary {
+  totalMs: number;
+  top: ProfileEntry[];
+  /** Self time grouped by where the code lives: recbot's src/, each npm package, node internals, (idle), (gc)... */
+  byOrigin: { origin: string; selfMs: number; percent: number }[];
+}
+
+function origin(url: string, name: string): string {
+  if (!url) return name.startsWith("(") ? name : "(native)";
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+  if (pkg) return pkg[1];
+  if (url.startsWith("node:")) return "node internals";
+  if (/\/src\//.test(url)) return "recbot src";
+  if (/\/bench\//.test(url)) return "bench";
+  return url;
+}
+
+export function summarize(profile: Profile, count = 10): ProfileSummary {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map<number, number>();
+  for (let i = 0; i < profile.samples.length; i++) {
+    self.set(profile.samples[i], (self.get(profile.samples[i]) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  }
+  const fns = new Map<string, ProfileEntry>();
+  const origins = new Map<string, number>();
+  let total = 0;
+  for (const [id, micros] of self) {
+    const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
+    const name = functionName || "(anonymous)";
+    const where = url ? `${url.replace(/^file:\/\/.*?\/(node_modules|src|bench|test)\//, "$1/")}:${lineNumber + 1}` : "";
+    const key = `${name}@${where}`;
+    const e = fns.get(key) ?? { name, where, selfMs: 0, percent: 0 };
+    e.selfMs += micros / 1000;
+    fns.set(key, e);
+    const o = origin(url, name);
+    origins.set(o, (origins.get(o) ?? 0) + micros / 1000);
+    total += micros / 1000;
+  }
+  const pct = (ms: number) => Math.round((1000 * ms) / total) / 10;
+  const top = [...fns.values()].sort((a, b) => b.selfMs - a.selfMs).slice(0, count).map((e) => ({ ...e, selfMs: Math.round(e.selfMs), percent: pct(e.selfMs) }));
+  const byOrigin = [...origins].sort((a, b) => b[1] - a[1]).map(([o, ms]) => ({ origin: o, selfMs: Math.round(ms), percent: pct(ms) }));
+  return { totalMs: Math.round(total), top, byOrigin };
+}
+
+export function profileTable(s: ProfileSummary): string {
+  const rows = s.top.map((e, i) => `| ${i + 1} | \`${e.name}\` | ${e.where} | ${e.selfMs} | ${e.percent} % |`);
+  const origins = s.byOrigin.slice(0, 8).map((o) => `${o.origin} ${o.percent} %`).join(", ");
+  return [`| # | function | where | self ms | self % |`, `| - | - | - | - | - |`, ...rows, "", `By origin: ${origins} (of ${s.totalMs} ms sampled)`].join("\n");
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const [file, count] = process.argv.slice(2);
+  if (!file) {
+    console.error("usage: node bench/profileTop.ts FILE.cpuprofile [count]");
+    process.exit(2);
+  }
+  console.log(profileTable(summarize(JSON.parse(readFileSync(file, "utf8")), Number(count ?? 10))));
+}
