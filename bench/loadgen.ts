@@ -26,7 +26,7 @@ export interface PublisherResult {
   offerToAnswerMs?: number;
   offerToKeyframeOnDiskMs?: number;
   byeToFinishedMs?: number;
-  framesSent?: { video: number; audio: number; maxLateMs: number };
+  framesSent?: { video: number; audio: number; keyframesOnRequest: number; maxLateMs: number };
   secondsSent?: number;
   file?: string;
   state?: string;

@@ -69,7 +69,7 @@ async function main(): Promise<void> {
     `${info.nproc} × ${info.cpuModel}, load average ${info.loadavgAtStart.join(" ")}${info.inNetns ? ", loopback-only netns" : ""}`);
 
   const started = Date.now();
-  const clip = await makeClip({ seconds: options.clipSeconds, width: 640, height: 480, fps: 30, videoBitrate: "1200k", gop: 60, tone: 441.3 });
+  const clip = await makeClip({ seconds: options.clipSeconds, width: 640, height: 480, fps: 30, videoBitrate: "1200k", gop: 60, tone: 441.3, intra: true });
   const index = clipIndex(clip);
   const clipBytes = clip.video.reduce((a, v) => a + v.data.length, 0);
   const clipInfo = {

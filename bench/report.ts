@@ -3,9 +3,9 @@ import type { StepResult } from "./step.ts";
 const f = (x: number | null | undefined, digits = 1) => (x === null || x === undefined || !Number.isFinite(x) ? "–" : x.toFixed(digits));
 const pair = (p: { p50: number | null; p95: number | null }) => `${f(p.p50, 0)} / ${f(p.p95, 0)}`;
 
-/** A step is clean when nothing was lost, every publisher finished and every file decodes cleanly. */
+/** A step is clean when nothing was lost, every publisher finished and every file demuxes and decodes without an error. */
 export function isClean(r: StepResult): boolean {
-  return r.publishersOk === r.n && r.frames.video.lost === 0 && r.frames.audio.lost === 0 && r.decodeErrors.files === 0;
+  return r.publishersOk === r.n && r.frames.video.lost === 0 && r.frames.audio.lost === 0 && r.decodeErrors.files === 0 && r.containerErrors.files === 0;
 }
 
 /** Clean, and audio and video within ±20 ms of how they were sent. */
@@ -16,7 +16,7 @@ export function isCleanAndInSync(r: StepResult): boolean {
 export function markdownTable(results: StepResult[]): string {
   const head = [
     "N", "server", "CPU % core (tree / node)", "CPU-ms per stream-s (steady / total)", "node RSS MB (peak / per session)",
-    "ffmpeg MB per session (RSS / PSS)", "video frames sent / lost", "audio frames sent / lost", "files with decode errors",
+    "ffmpeg MB per session (RSS / PSS)", "video frames sent / lost", "audio frames sent / lost", "files with decode / container errors",
     "offer→answer ms p50 / p95", "offer→keyframe on disk ms p50 / p95", "bye→file final ms p50 / p95", "event-loop lag p99 ms",
     "max A/V offset ms (timing spread)", "load gen CPU %", "other CPU %",
   ];
@@ -28,7 +28,7 @@ export function markdownTable(results: StepResult[]): string {
     r.server === "recbot" ? `${f(r.memory.ffmpegRssPerSessionMB)} / ${f(r.memory.ffmpegPssPerSessionMB)}` : "no ffmpeg",
     `${r.frames.video.sent} / ${r.frames.video.lost}`,
     `${r.frames.audio.sent} / ${r.frames.audio.lost}`,
-    `${r.decodeErrors.files} of ${r.frames.files}`,
+    `${r.decodeErrors.files} / ${r.containerErrors.files} of ${r.frames.files}`,
     pair(r.latencyMs.offerToAnswer), pair(r.latencyMs.offerToKeyframeOnDisk), pair(r.latencyMs.byeToFinalized),
     f(r.eventLoopLagMs.p99),
     `${f(r.av.maxAbsOffsetMs)} (${f(r.av.maxTimingSpreadMs)})`,
@@ -109,7 +109,7 @@ export function headlineText(h: Headline): string {
   const cpu = h.cpuMsPerStreamSecond;
   const base = h.baselineCpuMsPerStreamSecond;
   return [
-    `Largest N with zero lost frames and no decode errors: ${h.kneeN ?? "none"} (also A/V within ±20 ms: ${h.kneeNInSync ?? "none"})`,
+    `Largest N with zero lost frames and no decode or container errors: ${h.kneeN ?? "none"} (also A/V within ±20 ms: ${h.kneeNInSync ?? "none"})`,
     cpu ? `recbot CPU-ms per stream-second at N=${cpu.n}: ${f(cpu.steady, 2)} steady, ${f(cpu.total, 2)} over the whole step` +
       (base ? ` (werift MediaRecorder: ${f(base.steady, 2)} / ${f(base.total, 2)})` : "") : "",
   ].filter(Boolean).join("\n");

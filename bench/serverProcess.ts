@@ -27,6 +27,8 @@ export class ServerProcess {
   readonly url: Promise<string>;
   /** Log lines at warn level or above (pino level ≥ 40), for the report. */
   readonly problems: string[] = [];
+  /** recbot's per-track pipeline counters from its "closing session" log lines, summed per kind. */
+  readonly trackStats: Record<string, Record<string, number>> = {};
 
   constructor({ kind, recordingsDir, cpuProfDir }: ServerOptions) {
     const nodeArgs = ["--import", path.join(root, "bench/lagProbe.ts")];
@@ -50,6 +52,12 @@ export class ServerProcess {
           return;
         }
         if (typeof m.url === "string" && /listening/.test(m.msg)) resolve(m.url.replace(/^http/, "ws") + "/ws");
+        if (m.msg === "closing session" && Array.isArray(m.tracks)) {
+          for (const t of m.tracks) {
+            const sum = (this.trackStats[t.kind] ??= {});
+            for (const [k, v] of Object.entries(t)) if (typeof v === "number") sum[k] = (sum[k] ?? 0) + v;
+          }
+        }
         if (typeof m.level === "number" && m.level >= 40) this.problems.push(`${m.msg}${m.err ? `: ${m.err.message}` : ""}`);
       });
       this.child.once("exit", (code) => reject(new Error(`${kind} exited (${code}) before listening`)));

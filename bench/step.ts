@@ -59,7 +59,10 @@ export interface StepResult {
     filesWithLoss: number;
     files: number;
   };
+  /** Files where the decoders (ffprobe -count_frames) reported errors. */
   decodeErrors: { files: number; sample: string[] };
+  /** Files where the demuxer reported errors (e.g. werift's "Unknown-sized element"): playable, but not a clean file. */
+  containerErrors: { files: number; sample: string[] };
   latencyMs: {
     offerToAnswer: { p50: number | null; p95: number | null };
     offerToKeyframeOnDisk: { p50: number | null; p95: number | null };
@@ -67,11 +70,21 @@ export interface StepResult {
   };
   eventLoopLagMs: { p99: number | null; max: number | null };
   av: { maxAbsOffsetMs: number | null; maxTimingSpreadMs: number | null; filesMeasured: number };
-  loadgen: { steadyPct: number | null; totalMs: number | null; lagP99Ms: number | null; maxLateMs: number | null };
+  loadgen: { steadyPct: number | null; totalMs: number | null; lagP99Ms: number | null; maxLateMs: number | null; keyframesOnRequest: number };
   /** Busy CPU of the whole machine minus server and load generator, % of one core: other work that disturbed the step. */
   otherSteadyPct: number | null;
   errors: string[];
   serverProblems: string[];
+  /** recbot's own pipeline counters (RTP packets, lost, late, frames dropped, keyframe requests) per kind. */
+  serverTrackStats: Record<string, Record<string, number>>;
+}
+
+/** Messages from the demuxer rather than a decoder. */
+const CONTAINER = /\[(matroska|webm|matroska,webm) @/;
+
+function errorsWhere(files: FileAnalysis[], match: (line: string) => boolean): { files: number; sample: string[] } {
+  const hits = files.map((f) => ({ f, lines: f.decodeErrors.filter(match) })).filter((x) => x.lines.length);
+  return { files: hits.length, sample: hits.flatMap(({ f, lines }) => lines.slice(0, 2).map((e) => `${path.basename(f.file)}: ${e}`)).slice(0, 4) };
 }
 
 class Loadgen {
@@ -133,8 +146,9 @@ export async function runStep(input: StepInput): Promise<StepResult> {
       peakRss = Math.max(peakRss, m.rootRssBytes);
       if (m.ffmpeg.length >= ffmpegCount) {
         ffmpegCount = m.ffmpeg.length;
-        ffmpegRss = m.ffmpeg.reduce((a, f) => a + f.rssBytes, 0) / Math.max(1, m.ffmpeg.length);
-        ffmpegPss = m.ffmpeg.reduce((a, f) => a + f.pssBytes, 0) / Math.max(1, m.ffmpeg.length);
+        const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
+        ffmpegRss = mean(m.ffmpeg.map((f) => f.rssBytes).filter(Number.isFinite));
+        ffmpegPss = mean(m.ffmpeg.map((f) => f.pssBytes).filter(Number.isFinite));
       }
     };
     sample();
@@ -215,10 +229,8 @@ export async function runStep(input: StepInput): Promise<StepResult> {
         ffmpegPssPerSessionMB: round(ffmpegPss / MB, 2),
       },
       frames: { ...frames, lostFraction: round(totalSent ? totalLost / totalSent : NaN, 4), filesWithLoss, files: files.length },
-      decodeErrors: {
-        files: files.filter((f) => f.decodeErrors.length).length,
-        sample: files.flatMap((f) => f.decodeErrors.slice(0, 2).map((e) => `${path.basename(f.file)}: ${e}`)).slice(0, 4),
-      },
+      decodeErrors: errorsWhere(files, (line) => !CONTAINER.test(line)),
+      containerErrors: errorsWhere(files, (line) => CONTAINER.test(line)),
       latencyMs: {
         offerToAnswer: lat((p) => p.offerToAnswerMs),
         offerToKeyframeOnDisk: lat((p) => p.offerToKeyframeOnDiskMs),
@@ -235,10 +247,12 @@ export async function runStep(input: StepInput): Promise<StepResult> {
         totalMs: round(l1.treeMs - l0.treeMs, 0),
         lagP99Ms: round(Math.max(...done.map((d) => d.lag.p99Ms))),
         maxLateMs: round(Math.max(0, ...publishers.map((p) => p.framesSent?.maxLateMs ?? 0))),
+        keyframesOnRequest: publishers.reduce((a, p) => a + (p.framesSent?.keyframesOnRequest ?? 0), 0),
       },
       otherSteadyPct: round((100 * (machineSteadyMs - serverSteadyMs - lgSteadyMs)) / steadyMs),
       errors: [...new Set(publishers.filter((p) => !p.ok).map((p) => p.error ?? "failed"))].slice(0, 5),
       serverProblems: [...new Set(server.problems)].slice(0, 5),
+      serverTrackStats: server.trackStats,
     };
     return result;
   } finally {

@@ -18,6 +18,11 @@ export interface Clip {
   audio: EncodedFrame[];
   fps: number;
   seconds: number;
+  /**
+   * The same pictures encoded as keyframes only (when asked for with `intra`): a sender answers a
+   * keyframe request (PLI) with the intra version of its next frame, as a browser's encoder would.
+   */
+  intra?: EncodedFrame[];
   /** The encoded files, so another process can load the same clip (readClip) without encoding again. */
   files: ClipFiles;
 }
@@ -25,6 +30,7 @@ export interface Clip {
 export interface ClipFiles {
   video: string;
   audio: string;
+  intra?: string;
   fps: number;
   seconds: number;
 }
@@ -39,29 +45,34 @@ export interface ClipOptions {
   videoBitrate?: string;
   /** Keyframe interval in frames. */
   gop?: number;
+  /** Also encode an all-keyframe copy of the video (Clip.intra). */
+  intra?: boolean;
 }
 
 /** Encodes a test clip (moving test pattern + sine tone) to VP8 (IVF) and Opus (Ogg) with ffmpeg, then parses both. */
 export async function makeClip(options: ClipOptions = {}): Promise<Clip> {
-  const { seconds = 5, width = 320, height = 240, fps = 30, tone = 440, videoBitrate = "600k", gop = 60 } = options;
+  const { seconds = 5, width = 320, height = 240, fps = 30, tone = 440, videoBitrate = "600k", gop = 60, intra = false } = options;
   const dir = mkdtempSync(path.join(tmpdir(), "recbot-clip-"));
   const ivf = path.join(dir, "video.ivf");
   const ogg = path.join(dir, "audio.ogg");
+  const intraIvf = intra ? path.join(dir, "intra.ivf") : undefined;
+  const vp8 = ["-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", videoBitrate, "-auto-alt-ref", "0"];
   await run("ffmpeg", [
     "-v", "error", "-y",
     "-f", "lavfi", "-i", `testsrc2=size=${width}x${height}:rate=${fps}`,
     "-f", "lavfi", "-i", `sine=frequency=${tone}:sample_rate=48000`,
-    "-t", String(seconds), "-map", "0:v", "-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", videoBitrate,
-    "-g", String(gop), "-auto-alt-ref", "0", ivf,
+    "-t", String(seconds), "-map", "0:v", ...vp8, "-g", String(gop), ivf,
     "-t", String(seconds), "-map", "1:a", "-c:a", "libopus", "-b:a", "64k", "-frame_duration", "20", "-ac", "2", ogg,
+    ...(intraIvf ? ["-t", String(seconds), "-map", "0:v", ...vp8, "-g", "1", intraIvf] : []),
   ]);
-  return readClip({ video: ivf, audio: ogg, fps, seconds });
+  return readClip({ video: ivf, audio: ogg, intra: intraIvf, fps, seconds });
 }
 
 /** Loads a clip that makeClip encoded (possibly in another process). */
 export function readClip(files: ClipFiles): Clip {
   const { fps, seconds } = files;
-  return { video: parseIvf(readFileSync(files.video)), audio: parseOggOpus(readFileSync(files.audio)), fps, seconds, files };
+  const intra = files.intra ? parseIvf(readFileSync(files.intra)) : undefined;
+  return { video: parseIvf(readFileSync(files.video)), audio: parseOggOpus(readFileSync(files.audio)), intra, fps, seconds, files };
 }
 
 /** IVF: 32-byte file header, then 12-byte frame headers (size, 64-bit pts in the header's time base). */

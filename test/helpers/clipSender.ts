@@ -6,11 +6,15 @@ interface ScheduledFrame {
   time: number;
   kind: "video" | "audio";
   frame: EncodedFrame;
+  /** Index in clip.video / clip.audio. */
+  index: number;
 }
 
 export interface SendStats {
   video: number;
   audio: number;
+  /** Keyframe requests answered with an intra frame (Clip.intra). */
+  keyframesOnRequest: number;
   /** Worst lateness of a frame against its wall-clock slot (ms): a busy sender shows up here, not as "loss". */
   maxLateMs: number;
 }
@@ -22,9 +26,10 @@ function scheduleOf(clip: Clip): ScheduledFrame[] {
   if (!events) {
     // Only frames inside [0, clip.seconds): both kinds then loop with the same period and stay in sync.
     events = [
-      ...clip.video.filter((f) => f.time < clip.seconds).map((frame) => ({ time: frame.time, kind: "video" as const, frame })),
-      ...clip.audio.filter((f) => f.time < clip.seconds).map((frame) => ({ time: frame.time, kind: "audio" as const, frame })),
-    ].sort((a, b) => a.time - b.time);
+      ...clip.video.map((frame, index) => ({ time: frame.time, kind: "video" as const, frame, index })),
+      ...clip.audio.map((frame, index) => ({ time: frame.time, kind: "audio" as const, frame, index })),
+    ].filter((e) => e.time < clip.seconds)
+    .sort((a, b) => a.time - b.time);
     schedules.set(clip, events);
   }
   return events;
@@ -35,26 +40,34 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /**
  * Sends `seconds` of the clip at its own pace (wall clock), packetized by werift, looping the clip
  * when `seconds` is longer than it (RTP timestamps keep increasing across loops; each loop starts
- * with the clip's first keyframe).
+ * with the clip's first keyframe). `keyframeWanted` is asked before each video frame: when it says
+ * yes (a PLI arrived) and the clip has an intra copy, that frame goes out as a keyframe.
  */
-export async function sendClip(clip: Clip, seconds: number, video: MediaStreamTrack, audio: MediaStreamTrack): Promise<SendStats> {
+export async function sendClip(
+  clip: Clip, seconds: number, video: MediaStreamTrack, audio: MediaStreamTrack, keyframeWanted: () => boolean = () => false,
+): Promise<SendStats> {
   const vp8 = new Vp8Packetizer({ payloadType: 96 });
   const opus = new OpusPacketizer({ payloadType: 111 });
   const videoBase = Math.floor(Math.random() * 2 ** 31);
   const audioBase = Math.floor(Math.random() * 2 ** 31);
   const events = scheduleOf(clip);
   const start = performance.now();
-  const sent: SendStats = { video: 0, audio: 0, maxLateMs: 0 };
+  const sent: SendStats = { video: 0, audio: 0, keyframesOnRequest: 0, maxLateMs: 0 };
   for (let loop = 0; loop * clip.seconds < seconds; loop++) {
     const offset = loop * clip.seconds;
-    for (const { time: clipTime, kind, frame } of events) {
+    for (const { time: clipTime, kind, frame, index } of events) {
       const time = offset + clipTime;
       if (time >= seconds) break;
       const wait = start + time * 1000 - performance.now();
       if (wait > 1) await sleep(wait);
       else if (-wait > sent.maxLateMs) sent.maxLateMs = -wait;
       if (kind === "video") {
-        for (const p of vp8.packetize(frame.data, (videoBase + Math.round(time * 90000)) >>> 0)) video.writeRtp(p);
+        let data = frame.data;
+        if (keyframeWanted() && !frame.keyframe && clip.intra?.[index]) {
+          data = clip.intra[index].data;
+          sent.keyframesOnRequest++;
+        }
+        for (const p of vp8.packetize(data, (videoBase + Math.round(time * 90000)) >>> 0)) video.writeRtp(p);
       } else {
         for (const p of opus.packetize(frame.data, (audioBase + Math.round(time * 48000)) >>> 0)) audio.writeRtp(p);
       }

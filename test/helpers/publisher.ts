@@ -50,7 +50,12 @@ export async function publish({ url, clip, seconds = clip.seconds, onSending, on
   const video = new MediaStreamTrack({ kind: "video" });
   const audio = new MediaStreamTrack({ kind: "audio" });
   const stream = new MediaStream([video, audio]);
-  pc.addTransceiver(video, { direction: "sendonly", streams: [stream] });
+  const videoSender = pc.addTransceiver(video, { direction: "sendonly", streams: [stream] }).sender;
+  let keyframeRequested = false;
+  videoSender.onPictureLossIndication.subscribe(() => {
+    keyframeRequested = true;
+  });
+  const keyframeWanted = () => (keyframeRequested ? ((keyframeRequested = false), true) : false);
   pc.addTransceiver(audio, { direction: "sendonly", streams: [stream] });
 
   const client = new WsClient(url);
@@ -79,7 +84,7 @@ export async function publish({ url, clip, seconds = clip.seconds, onSending, on
       if (await waitForBytes(m.file, signature, offerAt + 30_000)) offerToKeyframeOnDiskMs = performance.now() - offerAt;
     }, () => {});
     onSending?.();
-    const framesSent = await sendClip(clip, seconds, video, audio);
+    const framesSent = await sendClip(clip, seconds, video, audio, keyframeWanted);
     onSent?.();
     const started = await client.waitFor((m) => m.type === "recording" && m.state === "started");
     const offerToRecordingStartedMs = client.arrivalOf(started) - offerAt;
