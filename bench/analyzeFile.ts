@@ -21,6 +21,17 @@ export interface FileAnalysis {
   timingSpreadMs: number;
 }
 
+/**
+ * The A/V offset that ffmpeg's own mux of the clip's streams shows (`-c copy` into WebM): in sync by
+ * construction, so it is the zero point. It is not 0 because of container conventions (Opus
+ * pre-skip/CodecDelay shifts audio timestamps by a few ms); subtract it from every measurement.
+ */
+export async function referenceAvOffsetMs(clip: Clip, index: Map<string, { kind: "video" | "audio"; time: number }>, dir: string): Promise<number> {
+  const out = `${dir}/reference.webm`;
+  await run("ffmpeg", ["-v", "error", "-y", "-i", clip.files.video, "-i", clip.files.audio, "-map", "0:v", "-map", "1:a", "-c", "copy", out]);
+  return (await analyzeFile(out, clip, index)).avOffsetMs;
+}
+
 /** Maps each clip frame's MD5 to its time in the clip; frames whose content repeats are left out. */
 export function clipIndex(clip: Clip): Map<string, { kind: "video" | "audio"; time: number }> {
   const index = new Map<string, { kind: "video" | "audio"; time: number }>();

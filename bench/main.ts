@@ -5,12 +5,12 @@
  * See docs/bench.md.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { makeClip } from "../test/helpers/clip.ts";
-import { clipIndex } from "./analyzeFile.ts";
+import { clipIndex, referenceAvOffsetMs } from "./analyzeFile.ts";
 import { parseOptions, usage, type BenchOptions } from "./options.ts";
 import { profileTable, summarize, type ProfileSummary } from "./profileTop.ts";
 import { headline, headlineText, markdownTable, ratioTable, ratios } from "./report.ts";
@@ -71,12 +71,13 @@ async function main(): Promise<void> {
   const started = Date.now();
   const clip = await makeClip({ seconds: options.clipSeconds, width: 640, height: 480, fps: 30, videoBitrate: "1200k", gop: 60, tone: 441.3, intra: true });
   const index = clipIndex(clip);
+  const avZeroMs = await referenceAvOffsetMs(clip, index, path.dirname(clip.files.video));
   const clipBytes = clip.video.reduce((a, v) => a + v.data.length, 0);
   const clipInfo = {
     seconds: clip.seconds, width: 640, height: 480, fps: clip.fps,
     videoKbps: Math.round((clipBytes * 8) / clip.seconds / 1000),
     audioKbps: Math.round((clip.audio.reduce((a, v) => a + v.data.length, 0) * 8) / clip.seconds / 1000),
-    videoFrames: clip.video.length, audioFrames: clip.audio.length, encodeMs: Date.now() - started,
+    videoFrames: clip.video.length, audioFrames: clip.audio.length, encodeMs: Date.now() - started, avZeroMs,
   };
   console.log(`clip: ${clipInfo.width}x${clipInfo.height} VP8 ${clipInfo.videoKbps} kbps @ ${clipInfo.fps} fps + Opus ${clipInfo.audioKbps} kbps, ${clipInfo.seconds} s (encoded in ${clipInfo.encodeMs} ms)`);
 
@@ -87,7 +88,7 @@ async function main(): Promise<void> {
       const profDir = options.cpuProf && server === "recbot" ? mkdtempSync(path.join(tmpdir(), "recbot-prof-")) : undefined;
       const r: StepResult & { profile?: ProfileSummary & { file: string } } = await runStep({
         server, n, seconds: options.seconds, rampMs: options.rampMs, loadgenProcs: options.loadgenProcs,
-        clip, clipIndex: index, cpuProfDir: profDir, keep: options.keep,
+        clip, clipIndex: index, avZeroMs, cpuProfDir: profDir, keep: options.keep,
       });
       const prof = profDir && newestProfile(profDir);
       if (prof) {
@@ -125,6 +126,7 @@ async function main(): Promise<void> {
   const rt = ratioTable(rs);
   if (rt) console.log(`${rt}\n`);
   console.log(`${headlineText(head)}\nStopped: ${stopReason}\nResults: ${path.relative(process.cwd(), file)}`);
+  rmSync(path.dirname(clip.files.video), { recursive: true, force: true });
 }
 
 main().catch((err) => {

@@ -22,6 +22,8 @@ export interface StepInput {
   loadgenProcs: number;
   clip: Clip;
   clipIndex: Map<string, { kind: "video" | "audio"; time: number }>;
+  /** A/V offset of ffmpeg's own mux of the clip (the zero point, see referenceAvOffsetMs). */
+  avZeroMs: number;
   cpuProfDir?: string;
   keep: boolean;
 }
@@ -203,7 +205,7 @@ export async function runStep(input: StepInput): Promise<StepResult> {
     const serverSteadyMs = s1.treeMs - s0.treeMs;
     const lgSteadyMs = ls1.treeMs - ls0.treeMs;
     const machineSteadyMs = m1.busyMs - m0.busyMs;
-    const av = files.filter((f) => Number.isFinite(f.avOffsetMs));
+    const av = files.filter((f) => Number.isFinite(f.avOffsetMs)).map((f) => ({ ...f, avOffsetMs: f.avOffsetMs - input.avZeroMs }));
     const lat = (pick: (p: PublisherResult) => number | undefined) => {
       const { p50, p95 } = p50p95(publishers.map((p) => pick(p) ?? NaN));
       return { p50: round(p50, 0), p95: round(p95, 0) };
