@@ -100,12 +100,14 @@ async function main(): Promise<void> {
         `N=${n} ${server}: CPU ${r.cpu.steadyTreePct}% of a core (node ${r.cpu.steadyNodePct}%), ${r.cpu.steadyTreeMsPerStreamSecond} CPU-ms/stream-s steady, ` +
           `${r.cpu.totalTreeMsPerStreamSecond} total; lost video ${r.frames.video.lost}/${r.frames.video.sent} audio ${r.frames.audio.lost}/${r.frames.audio.sent}; ` +
           `decode-error files ${r.decodeErrors.files}; lag p99 ${r.eventLoopLagMs.p99} ms; load gen ${r.loadgen.steadyPct}%, other ${r.otherSteadyPct}%` +
+          (r.loadgenLimited ? `; ⚠ load generator fell ${r.loadgen.maxLateMs} ms behind` : "") +
           (r.errors.length ? `; errors: ${r.errors.join(" | ")}` : ""),
       );
     }
     const r = results.find((x) => x.server === "recbot" && x.n === n)!;
     if (lostFraction(r) > options.maxLoss) {
-      stopReason = `N=${n}: recbot lost ${(lostFraction(r) * 100).toFixed(1)} % of frames (limit ${options.maxLoss * 100} %)`;
+      stopReason = `N=${n}: recbot lost ${(lostFraction(r) * 100).toFixed(1)} % of frames (limit ${options.maxLoss * 100} %)` +
+        (r.loadgenLimited ? `; the load generator fell ${r.loadgen.maxLateMs} ms behind (machine saturated: other work ${r.otherSteadyPct} % of a core)` : "");
       break;
     }
     if ((r.cpu.steadyNodePct ?? 0) > options.maxCpu) {

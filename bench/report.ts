@@ -21,7 +21,7 @@ export function markdownTable(results: StepResult[]): string {
     "max A/V offset ms (timing spread)", "load gen CPU %", "other CPU %",
   ];
   const rows = results.map((r) => [
-    r.n, r.server,
+    r.loadgenLimited ? `${r.n} ⚠` : r.n, r.server,
     `${f(r.cpu.steadyTreePct)} / ${f(r.cpu.steadyNodePct)}`,
     `${f(r.cpu.steadyTreeMsPerStreamSecond, 2)} / ${f(r.cpu.totalTreeMsPerStreamSecond, 2)}`,
     `${f(r.memory.nodeMaxRssMB, 0)} / ${f(r.memory.nodeRssPerSessionMB, 2)}`,
@@ -34,7 +34,11 @@ export function markdownTable(results: StepResult[]): string {
     `${f(r.av.maxAbsOffsetMs)} (${f(r.av.maxTimingSpreadMs)})`,
     f(r.loadgen.steadyPct), f(r.otherSteadyPct),
   ]);
-  return [`| ${head.join(" | ")} |`, `|${head.map(() => " --- ").join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+  const table = [`| ${head.join(" | ")} |`, `|${head.map(() => " --- ").join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+  const warn = results.some((r) => r.loadgenLimited)
+    ? "\n\n⚠ the load generator fell more than 100 ms behind its real-time schedule in this step (see loadgen.maxLateMs): it then sent a burst, so part of the loss is the load's, not the server's."
+    : "";
+  return table + warn;
 }
 
 export interface Ratio {

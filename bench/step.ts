@@ -73,6 +73,11 @@ export interface StepResult {
   eventLoopLagMs: { p99: number | null; max: number | null };
   av: { maxAbsOffsetMs: number | null; maxTimingSpreadMs: number | null; filesMeasured: number };
   loadgen: { steadyPct: number | null; totalMs: number | null; lagP99Ms: number | null; maxLateMs: number | null; keyframesOnRequest: number };
+  /**
+   * The load generator fell more than LATE_LIMIT_MS behind its real-time schedule: it then sent a burst,
+   * which no browser does, so losses in this step are not all the server's doing.
+   */
+  loadgenLimited: boolean;
   /** Busy CPU of the whole machine minus server and load generator, % of one core: other work that disturbed the step. */
   otherSteadyPct: number | null;
   errors: string[];
@@ -80,6 +85,9 @@ export interface StepResult {
   /** recbot's own pipeline counters (RTP packets, lost, late, frames dropped, keyframe requests) per kind. */
   serverTrackStats: Record<string, Record<string, number>>;
 }
+
+/** A publisher later than this behind its schedule bursts beyond what a real one would (and beyond recbot's 400 ms video jitter window). */
+export const LATE_LIMIT_MS = 100;
 
 /** Messages from the demuxer rather than a decoder. */
 const CONTAINER = /\[(matroska|webm|matroska,webm) @/;
@@ -251,6 +259,7 @@ export async function runStep(input: StepInput): Promise<StepResult> {
         maxLateMs: round(Math.max(0, ...publishers.map((p) => p.framesSent?.maxLateMs ?? 0))),
         keyframesOnRequest: publishers.reduce((a, p) => a + (p.framesSent?.keyframesOnRequest ?? 0), 0),
       },
+      loadgenLimited: publishers.some((p) => (p.framesSent?.maxLateMs ?? 0) > LATE_LIMIT_MS),
       otherSteadyPct: round((100 * (machineSteadyMs - serverSteadyMs - lgSteadyMs)) / steadyMs),
       errors: [...new Set(publishers.filter((p) => !p.ok).map((p) => p.error ?? "failed"))].slice(0, 5),
       serverProblems: [...new Set(server.problems)].slice(0, 5),
