@@ -14,7 +14,7 @@ import { clipIndex, referenceAvOffsetMs } from "./analyzeFile.ts";
 import { parseOptions, usage, type BenchOptions } from "./options.ts";
 import { profileTable, summarize, type ProfileSummary } from "./profileTop.ts";
 import { headline, headlineText, markdownTable, ratioTable, ratios } from "./report.ts";
-import { newestProfile, runStep, type StepResult } from "./step.ts";
+import { runStep, type StepResult } from "./step.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -85,15 +85,15 @@ async function main(): Promise<void> {
   let stopReason = "all steps ran";
   for (const n of options.steps) {
     for (const server of options.baseline ? (["recbot", "baseline"] as const) : (["recbot"] as const)) {
-      const profDir = options.cpuProf && server === "recbot" ? mkdtempSync(path.join(tmpdir(), "recbot-prof-")) : undefined;
+      const profFile = options.cpuProf && server === "recbot" ? path.join(mkdtempSync(path.join(tmpdir(), "recbot-prof-")), `recbot-N${n}.cpuprofile`) : undefined;
       const r: StepResult & { profile?: ProfileSummary & { file: string } } = await runStep({
         server, n, seconds: options.seconds, rampMs: options.rampMs, loadgenProcs: options.loadgenProcs,
-        clip, clipIndex: index, avZeroMs, cpuProfDir: profDir, keep: options.keep,
+        clip, clipIndex: index, avZeroMs, cpuProfFile: profFile, keep: options.keep,
       });
-      const prof = profDir && newestProfile(profDir);
+      const prof = profFile;
       if (prof) {
         r.profile = { file: prof, ...summarize(JSON.parse(readFileSync(prof, "utf8")), 10) };
-        console.log(`\nCPU profile of recbot at N=${n} (${prof}):\n${profileTable(r.profile)}\n`);
+        console.log(`\nCPU profile of recbot's Node process at N=${n}, steady window (${prof}):\n${profileTable(r.profile)}\n`);
       }
       results.push(r);
       console.log(

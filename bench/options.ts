@@ -17,7 +17,7 @@ export interface BenchOptions {
   loadgenProcs: number;
   /** Clip length in seconds (encoded once, looped). */
   clipSeconds: number;
-  /** Write a V8 CPU profile of recbot for each step and summarise it. */
+  /** Profile recbot's steady window at each step (V8 CPU profiler) and summarise it. */
   cpuProf: boolean;
   /** Where the result JSON goes. */
   out: string;
@@ -40,7 +40,7 @@ export const usage = `usage: npm run bench -- [options]     (every option also r
   --max-cpu 95              stop after a step where recbot's Node process used more than this % of a core
   --loadgen-procs 1         load-generator processes
   --clip-seconds 10         length of the pre-encoded clip (looped)
-  --cpu-prof                profile recbot (node --cpu-prof) and print the top functions
+  --cpu-prof                profile recbot's steady window (V8 CPU profiler, as node --cpu-prof) and print the top functions
   --out bench/results       result directory;  --tag NAME  file name suffix
   --keep                    keep recordings;   --no-netns  don't enter a loopback-only network namespace`;
 

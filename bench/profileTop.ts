@@ -27,7 +27,10 @@ export interface ProfileEntry {
 }
 
 export interface ProfileSummary {
+  /** Sampled time, idle included. */
   totalMs: number;
+  /** Sampled time minus (idle): percentages are of this. */
+  busyMs: number;
   top: ProfileEntry[];
   /** Self time grouped by where the code lives: recbot's src/, each npm package, node internals, (idle), (gc)... */
   byOrigin: { origin: string; selfMs: number; percent: number }[];
@@ -54,6 +57,8 @@ export function summarize(profile: Profile, count = 10): ProfileSummary {
   let total = 0;
   for (const [id, micros] of self) {
     const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
+    // The profiler's own start/stop calls (bench/lagProbe.ts) are not the server's work.
+    if (url === "node:inspector" || url === "node:inspector/promises") continue;
     const name = functionName || "(anonymous)";
     const where = url ? `${url.replace(/^file:\/\/.*?\/(node_modules|src|bench|test)\//, "$1/")}:${lineNumber + 1}` : "";
     const key = `${name}@${where}`;
@@ -64,16 +69,19 @@ export function summarize(profile: Profile, count = 10): ProfileSummary {
     origins.set(o, (origins.get(o) ?? 0) + micros / 1000);
     total += micros / 1000;
   }
-  const pct = (ms: number) => Math.round((1000 * ms) / total) / 10;
+  const busy = total - (origins.get("(idle)") ?? 0);
+  origins.delete("(idle)");
+  for (const k of [...fns.keys()]) if (k.startsWith("(idle)@")) fns.delete(k);
+  const pct = (ms: number) => Math.round((1000 * ms) / busy) / 10;
   const top = [...fns.values()].sort((a, b) => b.selfMs - a.selfMs).slice(0, count).map((e) => ({ ...e, selfMs: Math.round(e.selfMs), percent: pct(e.selfMs) }));
   const byOrigin = [...origins].sort((a, b) => b[1] - a[1]).map(([o, ms]) => ({ origin: o, selfMs: Math.round(ms), percent: pct(ms) }));
-  return { totalMs: Math.round(total), top, byOrigin };
+  return { totalMs: Math.round(total), busyMs: Math.round(busy), top, byOrigin };
 }
 
 export function profileTable(s: ProfileSummary): string {
   const rows = s.top.map((e, i) => `| ${i + 1} | \`${e.name}\` | ${e.where} | ${e.selfMs} | ${e.percent} % |`);
   const origins = s.byOrigin.slice(0, 8).map((o) => `${o.origin} ${o.percent} %`).join(", ");
-  return [`| # | function | where | self ms | self % |`, `| - | - | - | - | - |`, ...rows, "", `By origin: ${origins} (of ${s.totalMs} ms sampled)`].join("\n");
+  return [`| # | function | where | self ms | self % |`, `| - | - | - | - | - |`, ...rows, "", `By origin: ${origins} (% of ${s.busyMs} ms busy, ${s.totalMs} ms sampled)`].join("\n");
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -11,8 +11,6 @@ export type ServerKind = "recbot" | "baseline";
 export interface ServerOptions {
   kind: ServerKind;
   recordingsDir: string;
-  /** Directory for a V8 CPU profile of the server (written when it exits). */
-  cpuProfDir?: string;
 }
 
 export interface Lag {
@@ -30,9 +28,8 @@ export class ServerProcess {
   /** recbot's per-track pipeline counters from its "closing session" log lines, summed per kind. */
   readonly trackStats: Record<string, Record<string, number>> = {};
 
-  constructor({ kind, recordingsDir, cpuProfDir }: ServerOptions) {
+  constructor({ kind, recordingsDir }: ServerOptions) {
     const nodeArgs = ["--import", path.join(root, "bench/lagProbe.ts")];
-    if (cpuProfDir) nodeArgs.push("--cpu-prof", `--cpu-prof-dir=${cpuProfDir}`);
     const entry = kind === "recbot" ? ["src/cli/main.ts", "serve"] : ["bench/baseline/server.ts"];
     const env = kind === "recbot"
       ? { RECBOT_HOST: "127.0.0.1", RECBOT_PORT: "0", RECBOT_RECORDINGS_DIR: recordingsDir, RECBOT_ICE_ADDRESSES: "127.0.0.1", RECBOT_LOG_LEVEL: "info" }
@@ -74,16 +71,30 @@ export class ServerProcess {
   }
 
   async readLag(): Promise<Lag> {
-    const reply = new Promise<Lag>((resolve) => {
+    return this.ask({ type: "lag:read" }, "lag");
+  }
+
+  /** Starts the V8 CPU profiler inside the server. */
+  async startProfile(): Promise<void> {
+    await this.ask({ type: "prof:start" }, "prof:started");
+  }
+
+  /** Stops it and writes the .cpuprofile to `file`. */
+  async stopProfile(file: string): Promise<void> {
+    await this.ask({ type: "prof:stop", file }, "prof:stopped");
+  }
+
+  private ask<T>(message: object, replyType: string): Promise<T> {
+    const reply = new Promise<T>((resolve) => {
       const on = (m: any) => {
-        if (m?.type === "lag") {
+        if (m?.type === replyType) {
           this.child.off("message", on);
           resolve(m);
         }
       };
       this.child.on("message", on);
     });
-    this.child.send({ type: "lag:read" });
+    this.child.send(message);
     return reply;
   }
 

@@ -1,5 +1,5 @@
 import { fork, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -24,7 +24,8 @@ export interface StepInput {
   clipIndex: Map<string, { kind: "video" | "audio"; time: number }>;
   /** A/V offset of ffmpeg's own mux of the clip (the zero point, see referenceAvOffsetMs). */
   avZeroMs: number;
-  cpuProfDir?: string;
+  /** Write a CPU profile of the server's steady window to this file. */
+  cpuProfFile?: string;
   keep: boolean;
 }
 
@@ -123,7 +124,7 @@ const sumCpu = (xs: TreeCpu[]) => xs.reduce((a, c) => ({ rootMs: a.rootMs + c.ro
 export async function runStep(input: StepInput): Promise<StepResult> {
   const { server: kind, n, seconds } = input;
   const dir = mkdtempSync(path.join(tmpdir(), `recbot-bench-${kind}-`));
-  const server = new ServerProcess({ kind, recordingsDir: dir, cpuProfDir: input.cpuProfDir });
+  const server = new ServerProcess({ kind, recordingsDir: dir });
   const loadgens: Loadgen[] = [];
   try {
     const url = await server.url;
@@ -144,6 +145,7 @@ export async function runStep(input: StepInput): Promise<StepResult> {
 
     // Steady state: from the moment every publisher sends until the first one has sent everything.
     await Promise.all(loadgens.map((l) => l.sending));
+    if (input.cpuProfFile) await server.startProfile();
     const s0 = treeCpu(server.pid);
     const ls0 = lgCpu();
     const m0 = machineCpu();
@@ -169,6 +171,7 @@ export async function runStep(input: StepInput): Promise<StepResult> {
     const s1 = treeCpu(server.pid);
     const ls1 = lgCpu();
     const m1 = machineCpu();
+    if (input.cpuProfFile) await server.stopProfile(input.cpuProfFile);
 
     const done = await Promise.all(loadgens.map((l) => l.done));
     const t1 = treeCpu(server.pid);
@@ -272,10 +275,4 @@ export async function runStep(input: StepInput): Promise<StepResult> {
     if (input.keep) console.log(`recordings kept in ${dir}`);
     else rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** The newest .cpuprofile in a directory. */
-export function newestProfile(dir: string): string | undefined {
-  const files = readdirSync(dir).filter((f) => f.endsWith(".cpuprofile")).sort();
-  return files.length ? path.join(dir, files[files.length - 1]) : undefined;
 }
