@@ -48,6 +48,20 @@ function origin(url: string, name: string): string {
 
 export function summarize(profile: Profile, count = 10): ProfileSummary {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const short = (url: string, line: number) => `${url.replace(/^file:\/\/.*?\/(node_modules|src|bench|test)\//, "$1/")}:${line + 1}`;
+  /** Native functions have no source: name them by the nearest caller outside Node's internals instead. */
+  const callerOf = (id: number): string => {
+    let internal = "";
+    for (let p = parent.get(id); p !== undefined; p = parent.get(p)) {
+      const f = byId.get(p)!.callFrame;
+      const at = `← ${f.functionName || "(anonymous)"} ${short(f.url, f.lineNumber)}`;
+      if (f.url && !f.url.startsWith("node:")) return at;
+      if (f.url && !internal) internal = at;
+    }
+    return internal;
+  };
   const self = new Map<number, number>();
   for (let i = 0; i < profile.samples.length; i++) {
     self.set(profile.samples[i], (self.get(profile.samples[i]) ?? 0) + (profile.timeDeltas[i] ?? 0));
@@ -60,7 +74,7 @@ export function summarize(profile: Profile, count = 10): ProfileSummary {
     // The profiler's own start/stop calls (bench/lagProbe.ts) are not the server's work.
     if (url === "node:inspector" || url === "node:inspector/promises") continue;
     const name = functionName || "(anonymous)";
-    const where = url ? `${url.replace(/^file:\/\/.*?\/(node_modules|src|bench|test)\//, "$1/")}:${lineNumber + 1}` : "";
+    const where = url ? short(url, lineNumber) : name.startsWith("(") ? "" : callerOf(id);
     const key = `${name}@${where}`;
     const e = fns.get(key) ?? { name, where, selfMs: 0, percent: 0 };
     e.selfMs += micros / 1000;
