@@ -33,6 +33,9 @@ if (process.send) {
       });
     }
   });
+  // If the bench dies (even by SIGKILL) its end of the channel closes: stop as on SIGTERM, finalizing
+  // recordings, rather than live on as an orphan.
+  process.on("disconnect", () => process.kill(process.pid, "SIGTERM"));
   // The channel must not keep the server alive, nor change how it stops.
   process.channel?.unref();
 }

@@ -86,6 +86,9 @@ async function run(cmd: RunCommand): Promise<void> {
   send(done);
 }
 
+// Without the bench there is nobody to report to: stop (also ends an orphan if the bench was killed).
+process.on("disconnect", () => process.exit(0));
+
 process.once("message", (m: RunCommand) => {
   // After "done" the process stays (the IPC channel keeps it) until the bench has read its CPU time and ends it.
   run(m).catch(

@@ -42,6 +42,8 @@ describe("npm run bench (smoke: N=1 for 3 s)", () => {
       expect(step.frames.video.sent).toBe(90);
       expect(step.frames.audio.sent).toBe(150);
       expect(step.frames.files).toBe(1);
+      expect(typeof step.loadgenLimited).toBe("boolean");
+      expect(step.containerErrors).toHaveProperty("files");
     }
     const recbot = result.steps[0];
     // recbot's own file: one ffmpeg, frames found by ffprobe, decodes cleanly, A/V measured by packet content.
@@ -49,6 +51,8 @@ describe("npm run bench (smoke: N=1 for 3 s)", () => {
     expect(isNumber(recbot.memory.ffmpegPssPerSessionMB)).toBe(true);
     expect(recbot.frames.video.recorded).toBeGreaterThan(0);
     expect(recbot.decodeErrors.files).toBe(0);
+    expect(recbot.containerErrors.files).toBe(0);
+    expect(recbot.serverTrackStats.video.packets).toBeGreaterThan(0);
     expect(recbot.av.filesMeasured).toBe(1);
     expect(isNumber(recbot.latencyMs.offerToKeyframeOnDisk.p50)).toBe(true);
     expect(result.ratios).toHaveLength(1);
