@@ -87,6 +87,9 @@ export interface StepResult {
   serverTrackStats: Record<string, Record<string, number>>;
 }
 
+/** Shortest steady window whose CPU figures are reported. */
+const MIN_STEADY_MS = 2000;
+
 /** A publisher later than this behind its schedule bursts beyond what a real one would (and beyond recbot's 400 ms video jitter window). */
 export const LATE_LIMIT_MS = 100;
 
@@ -188,6 +191,9 @@ export async function runStep(input: StepInput): Promise<StepResult> {
     }
 
     const steadyMs = s1.at - s0.at;
+    // A publisher that never connects is counted as "sending" only when it gives up, which can leave
+    // almost no window: below MIN_STEADY_MS the steady figures would be noise, so they are left out.
+    const steady = (x: number) => (steadyMs >= MIN_STEADY_MS ? x : NaN);
     const streamSeconds = ok.reduce((a, p) => a + (p.secondsSent ?? 0), 0);
     const steadyStreamSeconds = (steadyMs / 1000) * n;
     const frames = { video: { sent: 0, recorded: 0, lost: 0 }, audio: { sent: 0, recorded: 0, lost: 0 } };
@@ -226,9 +232,9 @@ export async function runStep(input: StepInput): Promise<StepResult> {
       publishersOk: ok.length,
       streamSeconds: round(streamSeconds)!,
       cpu: {
-        steadyTreePct: round((100 * serverSteadyMs) / steadyMs),
-        steadyNodePct: round((100 * (s1.rootMs - s0.rootMs)) / steadyMs),
-        steadyTreeMsPerStreamSecond: round(serverSteadyMs / steadyStreamSeconds, 2),
+        steadyTreePct: round(steady((100 * serverSteadyMs) / steadyMs)),
+        steadyNodePct: round(steady((100 * (s1.rootMs - s0.rootMs)) / steadyMs)),
+        steadyTreeMsPerStreamSecond: round(steady(serverSteadyMs / steadyStreamSeconds), 2),
         totalTreeMsPerStreamSecond: round((t1.treeMs - t0.treeMs) / streamSeconds, 2),
         totalTreeMs: round(t1.treeMs - t0.treeMs, 0),
         steadyWindowMs: round(steadyMs, 0),
@@ -256,14 +262,14 @@ export async function runStep(input: StepInput): Promise<StepResult> {
         filesMeasured: av.length,
       },
       loadgen: {
-        steadyPct: round((100 * lgSteadyMs) / steadyMs),
+        steadyPct: round(steady((100 * lgSteadyMs) / steadyMs)),
         totalMs: round(l1.treeMs - l0.treeMs, 0),
         lagP99Ms: round(Math.max(...done.map((d) => d.lag.p99Ms))),
         maxLateMs: round(Math.max(0, ...publishers.map((p) => p.framesSent?.maxLateMs ?? 0))),
         keyframesOnRequest: publishers.reduce((a, p) => a + (p.framesSent?.keyframesOnRequest ?? 0), 0),
       },
       loadgenLimited: publishers.some((p) => (p.framesSent?.maxLateMs ?? 0) > LATE_LIMIT_MS),
-      otherSteadyPct: round((100 * (machineSteadyMs - serverSteadyMs - lgSteadyMs)) / steadyMs),
+      otherSteadyPct: round(steady((100 * (machineSteadyMs - serverSteadyMs - lgSteadyMs)) / steadyMs)),
       errors: [...new Set(publishers.filter((p) => !p.ok).map((p) => p.error ?? "failed"))].slice(0, 5),
       serverProblems: [...new Set(server.problems)].slice(0, 5),
       serverTrackStats: server.trackStats,
