@@ -15,8 +15,21 @@ export interface Clip {
   audio: EncodedFrame[];
   fps: number;
   seconds: number;
-  /** The encoded files, e.g. to hand the clip to a publisher in another process (loadClip). */
-  files: { ivf: string; ogg: string };
+  /**
+   * The same pictures encoded as keyframes only (when asked for with `intra`): a sender answers a
+   * keyframe request (PLI) with the intra version of its next frame, as a browser's encoder would.
+   */
+  intra?: EncodedFrame[];
+  /** The encoded files, so another process can load the same clip (readClip) without encoding again. */
+  files: ClipFiles;
+}
+
+export interface ClipFiles {
+  video: string;
+  audio: string;
+  intra?: string;
+  fps: number;
+  seconds: number;
 }
 
 export interface ClipOptions {
@@ -38,6 +51,8 @@ export interface ClipOptions {
   silence?: [number, number];
   /** Encode Opus with DTX: during silence the encoder emits tiny packets instead of full frames. */
   dtx?: boolean;
+  /** Also encode an all-keyframe copy of the video (Clip.intra). */
+  intra?: boolean;
 }
 
 /** Encodes a test clip (moving test pattern + sine tone) to VP8 (IVF) and Opus (Ogg) with ffmpeg, then parses both. */
@@ -52,18 +67,22 @@ export async function makeClip(options: ClipOptions = {}): Promise<Clip> {
   const dir = mkdtempSync(path.join(tmpdir(), "recbot-clip-"));
   const ivf = path.join(dir, "video.ivf");
   const ogg = path.join(dir, "audio.ogg");
+  const intraIvf = options.intra ? path.join(dir, "intra.ivf") : undefined;
+  const vp8 = ["-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", videoBitrate, "-auto-alt-ref", "0"];
   await run("ffmpeg", [
     "-v", "error", "-y",
     "-f", "lavfi", "-i", videoSource,
     "-f", "lavfi", "-i", audioSource,
-    "-t", String(seconds), "-map", "0:v", "-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", videoBitrate,
-    "-g", String(gop), "-auto-alt-ref", "0", ivf,
+    "-t", String(seconds), "-map", "0:v", ...vp8, "-g", String(gop), ivf,
     "-t", String(seconds), "-map", "1:a", "-c:a", "libopus", "-b:a", "64k", "-frame_duration", "20", "-ac", "2", ...(options.dtx ? ["-dtx", "1", "-application", "voip"] : []), ogg,
+    ...(intraIvf ? ["-t", String(seconds), "-map", "0:v", ...vp8, "-g", "1", intraIvf] : []),
   ]);
-  return loadClip({ ivf, ogg }, fps, seconds);
+  return readClip({ video: ivf, audio: ogg, intra: intraIvf, fps, seconds });
 }
 
-/** A clip from files written by makeClip. */
-export function loadClip(files: { ivf: string; ogg: string }, fps: number, seconds: number): Clip {
-  return { video: parseIvf(readFileSync(files.ivf)), audio: parseOggOpus(readFileSync(files.ogg)), fps, seconds, files };
+/** Loads a clip that makeClip encoded (possibly in another process). */
+export function readClip(files: ClipFiles): Clip {
+  const { fps, seconds } = files;
+  const intra = files.intra ? parseIvf(readFileSync(files.intra)) : undefined;
+  return { video: parseIvf(readFileSync(files.video)), audio: parseOggOpus(readFileSync(files.audio)), intra, fps, seconds, files };
 }

@@ -7,13 +7,13 @@
 import { resolveConfig } from "../../src/config/loadConfig.ts";
 import { iceOptions, weriftIceServers } from "../../src/session/iceOptions.ts";
 import type { IceServer } from "../../src/session/iceServers.ts";
-import { loadClip } from "./clip.ts";
+import { readClip, type ClipFiles } from "./clip.ts";
 import { publish } from "./publisher.ts";
 
 export interface PublisherJob {
   /** http://host:port of recbot as seen from the publisher's namespace. */
   base: string;
-  clip: { files: { ivf: string; ogg: string }; fps: number; seconds: number };
+  clip: ClipFiles;
   /** The publisher's own address (its host candidates). */
   address: string;
   iceTransportPolicy?: "all" | "relay";
@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   const base = iceOptions(resolveConfig({ iceAddresses: [job.address] }), "publisher");
   const result = await publish({
     url: `${job.base.replace(/^http/, "ws")}/ws`,
-    clip: loadClip(job.clip.files, job.clip.fps, job.clip.seconds),
+    clip: readClip(job.clip),
     // Replace every loopback default of publish(): no 127.0.0.1 host candidate, checks from any lab address.
     peerConfig: { iceAdditionalHostAddresses: undefined, iceFilterStunResponse: undefined, ...base, ...weriftIceServers(iceServers), iceTransportPolicy: job.iceTransportPolicy ?? "all" },
     acceptRemoteCandidate: () => true, // every address here lives in the lab's namespaces

@@ -1,8 +1,9 @@
 import {
-  MediaStream, MediaStreamTrack, OpusPacketizer, RTCPeerConnection, Vp8Packetizer, useOPUS, useVP8, type PeerConfig, type RTCRtpSender,
+  MediaStream, MediaStreamTrack, RTCPeerConnection, useOPUS, useVP8, type PeerConfig, type RTCRtpSender,
 } from "werift";
 import { unixMicrosToNtp, wallMs } from "../../src/media/clock.ts";
 import { statSync } from "node:fs";
+import { sendClip, type SendStats } from "./clipSender.ts";
 import { waitConnected } from "../../src/loopback/clientPeer.ts";
 import { resolveConfig } from "../../src/config/loadConfig.ts";
 import { iceOptions, isLoopback } from "../../src/session/iceOptions.ts";
@@ -22,9 +23,11 @@ export interface PublishResult {
   offerToRecordingStartedMs: number;
   /** Until the file on disk holds more than its header: the first keyframe has been written. */
   offerToKeyframeOnDiskMs: number;
-  framesSent: { video: number; audio: number };
+  framesSent: SendStats;
   /** Audio packets not sent because they were DTX frames (see `dtx`). */
   audioPacketsSuppressed: number;
+  /** From sending `bye` until the `recording: finished` (or failed) message: the file is final. */
+  byeToFinishedMs: number;
   /** What recbot asked of this publisher: NACKed packets' feedback messages, PLIs, retransmitted packets. */
   feedback: { nacks: number; plis: number; retransmitted: number };
   secondsSent: number;
@@ -54,6 +57,10 @@ export interface PublishOptions {
   brokenSenderReports?: boolean;
   /** Called once connected, with the publisher's peer connection. */
   onConnected?: (pc: RTCPeerConnection) => void;
+  /** Called when the peer is connected and the first frame is about to be sent. */
+  onSending?: () => void;
+  /** Called when the last frame has been sent, before `bye`. */
+  onSent?: () => void;
   /** werift settings over the loopback defaults, e.g. `{ iceServers, iceTransportPolicy: "relay" }`. */
   peerConfig?: Partial<PeerConfig>;
   /** Which of recbot's trickled candidates (by address) to add; default: loopback only. */
@@ -88,6 +95,12 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
     pc.addTransceiver(audio, { direction: "sendonly", streams: [stream] }).sender,
   ];
   if (!options.brokenSenderReports) senders.forEach(correctSenderReports);
+  // A PLI is answered with the intra copy of the next picture when the clip has one (makeClip({ intra: true })).
+  let keyframeRequested = false;
+  senders[0].onPictureLossIndication.subscribe(() => {
+    keyframeRequested = true;
+  });
+  const keyframeWanted = () => (keyframeRequested ? ((keyframeRequested = false), true) : false);
   const feedback = { nacks: 0, plis: 0, retransmitted: 0 };
 
   const client = new WsClient(url);
@@ -123,7 +136,10 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
         else await new Promise((r) => setTimeout(r, 5));
       }
     });
-    const { sent: framesSent, suppressed: audioPacketsSuppressed } = await sendClip(clip, seconds, video, audio, { dtx: options.dtx, signal: options.signal, audioWindow: options.audioWindow });
+    options.onSending?.();
+    const framesSent = await sendClip(clip, seconds, video, audio, { keyframeWanted, dtx: options.dtx, signal: options.signal, audioWindow: options.audioWindow });
+    const audioPacketsSuppressed = framesSent.suppressed;
+    options.onSent?.();
     for (const sender of senders) {
       const s = sender as unknown as { nackCount: number; pliCount: number; retransmittedPacketsSent: number };
       feedback.nacks += s.nackCount ?? 0;
@@ -131,20 +147,22 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
       feedback.retransmitted += s.retransmittedPacketsSent ?? 0;
     }
     if (options.signal?.aborted) {
-      return { client, sessionId: answer.sessionId, offerToAnswerMs, offerToConnectedMs, pair, answerSdp: answer.sdp, offerToRecordingStartedMs: NaN, offerToKeyframeOnDiskMs, framesSent, audioPacketsSuppressed, feedback, secondsSent: seconds, finished: undefined };
+      return { client, sessionId: answer.sessionId, offerToAnswerMs, offerToConnectedMs, pair, answerSdp: answer.sdp, offerToRecordingStartedMs: NaN, offerToKeyframeOnDiskMs, framesSent, audioPacketsSuppressed, feedback, byeToFinishedMs: NaN, secondsSent: seconds, finished: undefined };
     }
     const started = await client.waitFor((m) => m.type === "recording" && m.state === "started");
     const offerToRecordingStartedMs = client.arrivalOf(started) - offerAt;
     if (hangup === "abrupt") {
       client.socket.terminate();
-      return { client, sessionId: answer.sessionId, offerToAnswerMs, offerToConnectedMs, pair, answerSdp: answer.sdp, offerToRecordingStartedMs, offerToKeyframeOnDiskMs, framesSent, audioPacketsSuppressed, feedback, secondsSent: seconds, finished: undefined };
+      return { client, sessionId: answer.sessionId, offerToAnswerMs, offerToConnectedMs, pair, answerSdp: answer.sdp, offerToRecordingStartedMs, offerToKeyframeOnDiskMs, framesSent, audioPacketsSuppressed, feedback, byeToFinishedMs: NaN, secondsSent: seconds, finished: undefined };
     }
 
     // The server may have ended the session itself (a limit): then there is no one to say bye to.
+    const byeAt = performance.now();
     if (client.socket.readyState === client.socket.OPEN) client.send({ type: "bye" });
     const finished = await client.waitFor((m) => m.type === "recording" && (m.state === "finished" || m.state === "failed"), 30_000);
+    const byeToFinishedMs = client.arrivalOf(finished) - byeAt;
     await client.closed();
-    return { client, sessionId: answer.sessionId, offerToAnswerMs, offerToConnectedMs, pair, answerSdp: answer.sdp, offerToRecordingStartedMs, offerToKeyframeOnDiskMs, framesSent, audioPacketsSuppressed, feedback, secondsSent: seconds, finished };
+    return { client, sessionId: answer.sessionId, offerToAnswerMs, offerToConnectedMs, pair, answerSdp: answer.sdp, offerToRecordingStartedMs, offerToKeyframeOnDiskMs, framesSent, audioPacketsSuppressed, feedback, byeToFinishedMs, secondsSent: seconds, finished };
   } finally {
     client.close();
     await pc.close();
@@ -172,40 +190,4 @@ export function correctSenderReports(sender: RTCRtpSender): void {
   });
 }
 
-/** Sends the clip's frames at their own pace (wall clock), packetized by werift. */
-export async function sendClip(clip: Clip, seconds: number, video: MediaStreamTrack, audio: MediaStreamTrack, options: { dtx?: boolean; signal?: AbortSignal; audioWindow?: [number, number] } = {}) {
-  const vp8 = new Vp8Packetizer({ payloadType: 96 });
-  const opus = new OpusPacketizer({ payloadType: 111 });
-  const videoBase = Math.floor(Math.random() * 2 ** 31);
-  const audioBase = Math.floor(Math.random() * 2 ** 31);
-  const events = [
-    ...clip.video.filter((f) => f.time < seconds).map((f) => ({ f, kind: "video" as const })),
-    ...clip.audio
-      .filter((f) => f.time < seconds && (!options.audioWindow || (f.time >= options.audioWindow[0] && f.time < options.audioWindow[1])))
-      .map((f) => ({ f, kind: "audio" as const })),
-  ].sort((a, b) => a.f.time - b.f.time);
-  const start = performance.now();
-  const sent = { video: 0, audio: 0 };
-  let suppressed = 0;
-  for (const { f, kind } of events) {
-    const wait = start + f.time * 1000 - performance.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    if (options.signal?.aborted) break;
-    if (kind === "video") {
-      for (const p of vp8.packetize(f.data, (videoBase + Math.round(f.time * 90000)) >>> 0)) video.writeRtp(p);
-    } else {
-      const dtxFrame = options.dtx && f.data.length <= 3;
-      // A DTX sender sends one comfort-noise frame every 400 ms of silence, and nothing else.
-      if (dtxFrame && Math.round(f.time * 50) % 20 !== 0) {
-        suppressed++;
-        continue;
-      }
-      for (const p of opus.packetize(f.data, (audioBase + Math.round(f.time * 48000)) >>> 0)) audio.writeRtp(p);
-    }
-    sent[kind]++;
-  }
-  // Let the last packets leave before the caller hangs up.
-  await new Promise((r) => setTimeout(r, 100));
-  return { sent, suppressed };
-}
-export { waitConnected };
+export { sendClip, waitConnected };

@@ -20,7 +20,7 @@ export interface VerifyOptions {
 
 /** The checks of the skeleton test: VP8+Opus WebM, 320x240, duration within 5 %, >= 98 % of frames, clean decode. */
 export async function verifyRecording(
-  result: Pick<PublishResult, "finished" | "framesSent" | "secondsSent">,
+  result: Pick<PublishResult, "finished" | "secondsSent"> & { framesSent: { video: number; audio: number } },
   { size = [320, 240], durationTolerance = 0.05, minFrameRatio = 0.98 }: VerifyOptions = {},
 ): Promise<RecordingCheck> {
   expect(result.finished.state).toBe("finished");

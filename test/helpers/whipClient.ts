@@ -114,7 +114,7 @@ export async function publishWhip(options: WhipPublishOptions): Promise<WhipPubl
       if (patch.status !== 204) throw new Error(`WHIP PATCH answered ${patch.status}: ${patch.body}`);
     }
     await waitConnected(pc);
-    const { sent: framesSent } = await sendClip(clip, seconds, video, audio);
+    const framesSent = await sendClip(clip, seconds, video, audio);
     if (echo) await new Promise((r) => setTimeout(r, 300)); // the last echoed packets are on their way
     const del = await whip.delete(location, token);
     return { post, patch, del, location, framesSent, echo: counts, pc };

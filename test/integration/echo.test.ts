@@ -66,7 +66,7 @@ describe("echo mode over /ws", () => {
       // The client asks for a keyframe on the echoed video; recbot passes it on to the client's sender.
       plisBefore = plisToClient;
       await videoTx.receiver.sendRtcpPLI(back.videoSsrc);
-      const { sent } = await sending;
+      const sent = await sending;
       await new Promise((r) => setTimeout(r, 300));
 
       client.send({ type: "bye" });

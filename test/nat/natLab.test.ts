@@ -106,7 +106,7 @@ describe.skipIf(!!unavailable)(`NAT lab: ICE through network namespaces and ipta
       const built = await build(lab, startTurn);
       const dir = mkdtempSync(path.join(tmpdir(), `recbot-nat-${tag}-`));
       recbot = await startRecbotProcess({ RECBOT_HOST: "0.0.0.0", RECBOT_PORT: String(PORT), RECBOT_RECORDINGS_DIR: dir, RECBOT_ICE_ADDRESSES: built.recbotIp, ...built.recbotEnv }, built.recbotNs);
-      const job: PublisherJob = { base: built.recbotBase, clip: { files: clip.files, fps: clip.fps, seconds: SECONDS }, address: built.publisherIp };
+      const job: PublisherJob = { base: built.recbotBase, clip: { ...clip.files, seconds: SECONDS }, address: built.publisherIp };
       if (expectFailure) {
         const failure = await runPublisher(built.publisherNs, job).then(() => undefined, (err: Error) => err);
         expect(failure, "the publisher should not have connected").toBeInstanceOf(Error);

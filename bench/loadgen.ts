@@ -1,0 +1,100 @@
+/**
+ * Load generator, run as a child process of the bench (child_process.fork) so its CPU is apart from
+ * the server's: `count` werift publishers, each sending the pre-encoded clip in real time over /ws
+ * (test/helpers/publisher.ts), started evenly over `rampMs`.
+ *
+ * IPC in:  { type: "run", url, count, seconds, clip: ClipFiles, rampMs }
+ * IPC out: { type: "sending" } once every publisher sends (or failed), { type: "sent" } when the first
+ *          one has sent all its media, then { type: "done", publishers: PublisherResult[], lag }.
+ */
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import { readClip, type ClipFiles } from "../test/helpers/clip.ts";
+import { publish } from "../test/helpers/publisher.ts";
+
+export interface RunCommand {
+  type: "run";
+  url: string;
+  count: number;
+  seconds: number;
+  clip: ClipFiles;
+  rampMs: number;
+}
+
+export interface PublisherResult {
+  ok: boolean;
+  error?: string;
+  offerToAnswerMs?: number;
+  offerToKeyframeOnDiskMs?: number;
+  byeToFinishedMs?: number;
+  framesSent?: { video: number; audio: number; keyframesOnRequest: number; maxLateMs: number };
+  secondsSent?: number;
+  file?: string;
+  state?: string;
+}
+
+export interface LoadgenDone {
+  type: "done";
+  publishers: PublisherResult[];
+  /** The generator's own event-loop delay: if it is high, pacing (not the server) is to blame. */
+  lag: { p99Ms: number; maxMs: number };
+}
+
+const send = (m: object) => process.send!(m);
+
+async function run(cmd: RunCommand): Promise<void> {
+  const clip = readClip(cmd.clip);
+  const lag = monitorEventLoopDelay({ resolution: 10 });
+  lag.enable();
+  let sending = 0;
+  let sentOnce = false;
+  const accountStart = () => {
+    if (++sending === cmd.count) send({ type: "sending" });
+  };
+  const accountEnd = () => {
+    if (!sentOnce) send({ type: "sent" });
+    sentOnce = true;
+  };
+  const one = async (i: number): Promise<PublisherResult> => {
+    await new Promise((r) => setTimeout(r, (cmd.rampMs * i) / cmd.count));
+    let started = false;
+    try {
+      const r = await publish({
+        url: cmd.url, clip, seconds: cmd.seconds,
+        onSending: () => ((started = true), accountStart()),
+        onSent: accountEnd,
+      });
+      return {
+        ok: r.finished.state === "finished",
+        error: r.finished.error,
+        offerToAnswerMs: r.offerToAnswerMs,
+        offerToKeyframeOnDiskMs: r.offerToKeyframeOnDiskMs,
+        byeToFinishedMs: r.byeToFinishedMs,
+        framesSent: r.framesSent,
+        secondsSent: r.secondsSent,
+        file: r.finished.file,
+        state: r.finished.state,
+      };
+    } catch (err) {
+      if (!started) accountStart();
+      accountEnd();
+      return { ok: false, error: err instanceof Error ? err.message : String(err) };
+    }
+  };
+  const publishers = await Promise.all(Array.from({ length: cmd.count }, (_, i) => one(i)));
+  lag.disable();
+  const done: LoadgenDone = { type: "done", publishers, lag: { p99Ms: lag.percentile(99) / 1e6, maxMs: lag.max / 1e6 } };
+  send(done);
+}
+
+// Without the bench there is nobody to report to: stop (also ends an orphan if the bench was killed).
+process.on("disconnect", () => process.exit(0));
+
+process.once("message", (m: RunCommand) => {
+  // After "done" the process stays (the IPC channel keeps it) until the bench has read its CPU time and ends it.
+  run(m).catch(
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+});
