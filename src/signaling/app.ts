@@ -57,7 +57,7 @@ export const recbotPlugin: FastifyPluginAsync<RecbotPluginOptions> = async (app,
     : undefined;
   if (webhooks) registry.on("recording", (e, meta) => webhooks.notify(e.state, { ...meta }));
   app.addHook("onClose", async () => {
-    await registry.closeAll("server_closing");
+    await registry.close("server_closing"); // finalizes every session, then stops session workers
     await webhooks?.close(); // after the sessions, so their "finished" events go out
   });
 };
