@@ -37,7 +37,7 @@ class ForwardingStore extends RecordingStore {
 }
 
 const store = new ForwardingStore(config.recordingsDir);
-const log = pino({ level: config.logLevel, base: { pid: process.pid, worker: index } });
+const log = pino({ level: config.logLevel }).child({ worker: index });
 const sessions = new Map<string, PeerSession>();
 
 function stateOf(session: PeerSession): SessionState {

@@ -1,4 +1,5 @@
 import { mkdtempSync } from "node:fs";
+import { readFile, readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import dc from "node:diagnostics_channel";
 import path from "node:path";
@@ -6,6 +7,7 @@ import type { Worker } from "node:worker_threads";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRecbot, type Recbot } from "../../src/index.ts";
 import { makeClip, type Clip } from "../helpers/clip.ts";
+import { decodeErrors, probe } from "../helpers/ffprobe.ts";
 import { publish } from "../helpers/publisher.ts";
 import { verifyRecording } from "../helpers/verifyRecording.ts";
 
@@ -71,5 +73,38 @@ describe("workers: 2 — sessions run in worker threads, signaling on the main t
 
     await recbot.close();
     expect(threads).toEqual({ started: 2, running: 0 });
+  });
+
+  it("on server close mid-recording, finalizes the sessions in the workers, then stops the workers", async () => {
+    const closeDir = mkdtempSync(path.join(tmpdir(), "recbot-workers-close-"));
+    const startedBefore = threads.started;
+    const server = await createRecbot({
+      host: "127.0.0.1", port: 0, recordingsDir: closeDir, iceAddresses: ["127.0.0.1"], workers: 2,
+      logLevel: (process.env.RECBOT_TEST_LOG as "info") ?? "warn",
+    });
+    const url = (await server.listen()).replace("http", "ws") + "/ws";
+    const abort = new AbortController();
+    let sending!: () => void;
+    const sendingStarted = new Promise<void>((resolve) => (sending = resolve));
+    const published = publish({ url, clip, signal: abort.signal, onSending: () => sending() }).catch((err: Error) => err);
+    try {
+      await sendingStarted;
+      await new Promise((r) => setTimeout(r, 2000));
+      await server.close();
+    } finally {
+      abort.abort();
+      await published;
+    }
+    expect(threads.started - startedBefore).toBe(2);
+    expect(threads.running).toBe(0);
+
+    const sidecars = (await readdir(closeDir)).filter((f) => f.endsWith(".json"));
+    expect(sidecars).toHaveLength(1);
+    const meta = JSON.parse(await readFile(path.join(closeDir, sidecars[0]), "utf8"));
+    expect(meta.state).toBe("finished");
+    const duration = Number((await probe(meta.file)).format.duration);
+    expect(duration).toBeGreaterThan(1.5);
+    expect(await decodeErrors(meta.file)).toBe("");
+    console.log(`[workers] closed mid-recording: file ${duration.toFixed(3)} s, state ${meta.state}`);
   });
 });
