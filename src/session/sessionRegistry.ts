@@ -71,6 +71,11 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
     await Promise.all(this.list().map((s) => s.close(reason)));
   }
 
+  /** Resolves once the session workers (if any) have started. */
+  async ready(): Promise<void> {
+    await this.pool?.ready();
+  }
+
   /** Sessions placed on each worker thread since start (undefined without workers). */
   get workerSessionsStarted(): number[] | undefined {
     return this.pool?.sessionsStarted;

@@ -117,6 +117,8 @@ port.on("message", (message: ToWorker) => {
   }
 });
 
+post({ t: "ready" }); // modules loaded (werift takes a while): the pool waits for this before serving
+
 // Counters for /metrics, pushed rather than asked for so the proxy's getters stay synchronous.
 setInterval(() => {
   for (const s of sessions.values()) pushState(s);

@@ -25,11 +25,15 @@ class SessionWorker implements WorkerLink {
   private exited = false;
   private readonly log: Logger;
   private readonly store: RecordingStore;
+  /** Resolves when the worker has loaded its modules and listens for messages. */
+  readonly ready: Promise<void>;
+  private onReady!: () => void;
 
   constructor(index: number, config: Config, store: RecordingStore, log: Logger) {
     this.index = index;
     this.log = log.child({ worker: index });
     this.store = store;
+    this.ready = new Promise((resolve) => (this.onReady = resolve));
     const workerData: WorkerInit = { index, config: structuredClone(config) };
     this.worker = new Worker(new URL("./sessionWorker.ts", import.meta.url), { workerData, name: `recbot-sessions-${index}` });
     this.worker.on("message", (m: FromWorker) => this.onMessage(m));
@@ -60,6 +64,8 @@ class SessionWorker implements WorkerLink {
 
   private onMessage(m: FromWorker): void {
     switch (m.t) {
+      case "ready":
+        return this.onReady();
       case "reply": {
         const waiter = this.pending.get(m.req);
         this.pending.delete(m.req);
@@ -83,6 +89,7 @@ class SessionWorker implements WorkerLink {
 
   private onExit(code: number): void {
     this.exited = true;
+    this.onReady(); // nothing to wait for any more (sessions placed here end with worker_failed)
     for (const waiter of this.pending.values()) waiter.reject({ name: "RecbotError", code: "worker_failed", message: `the session worker exited (${code})` });
     this.pending.clear();
     for (const s of [...this.sessions.values()]) s.end("worker_failed");
@@ -112,6 +119,11 @@ export class WorkerPool {
     const worker = this.workers.reduce((a, b) =>
       b.sessions.size < a.sessions.size || (b.sessions.size === a.sessions.size && b.started < a.started) ? b : a);
     return worker.create(id, log);
+  }
+
+  /** Resolves when every worker can take sessions at once (loading werift in a thread takes a moment). */
+  async ready(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.ready));
   }
 
   /** Sessions ever placed on each worker, by index. */

@@ -29,6 +29,7 @@ export interface WireError {
 }
 
 export type FromWorker =
+  | { t: "ready" }
   | { t: "reply"; req: number; value?: unknown; error?: WireError }
   | { t: "event"; id: string; event: "candidate" | "recording" | "closed"; args: unknown[] }
   | { t: "state"; id: string; state: SessionState }

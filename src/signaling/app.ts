@@ -32,6 +32,7 @@ export const recbotPlugin: FastifyPluginAsync<RecbotPluginOptions> = async (app,
   const recovered = await store.rebuildIndex();
   if (recovered.interrupted) app.log.warn(recovered, "recordings left open by a crash marked interrupted");
   const registry = new SessionRegistry({ config, store, log: app.log, codecPreference: config.codecs });
+  await registry.ready();
 
   await app.register(rateLimit, { max: config.rateLimitPerMinute, timeWindow: 60_000 });
   if (config.corsOrigins.length) {
