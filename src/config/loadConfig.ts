@@ -36,6 +36,7 @@ export const options: Record<keyof Config, [string, string, Kind]> = {
   jitterVideoMs: ["RECBOT_JITTER_VIDEO_MS", "jitter-video-ms", "int"],
   jitterAudioMs: ["RECBOT_JITTER_AUDIO_MS", "jitter-audio-ms", "int"],
   codecs: ["RECBOT_CODECS", "codecs", "list"],
+  workers: ["RECBOT_WORKERS", "workers", "int"],
 };
 
 function parseText(name: string, kind: Kind, text: string): unknown {
@@ -64,6 +65,9 @@ export function resolveConfig(input: Partial<Record<keyof Config, unknown>> = {}
   const config = candidate as Config;
   if (config.udpPortRange && config.udpPortRange[0] >= config.udpPortRange[1]) {
     throw new ConfigError("udpPortRange: min must be below max");
+  }
+  if (config.udpPortRange && config.udpPortRange[1] - config.udpPortRange[0] + 1 < config.workers) {
+    throw new ConfigError("udpPortRange: each worker needs at least one port of its own");
   }
   if (config.iceTransportPolicy === "relay" && !(config.turnSecret && config.iceServers.some((u) => /^turns?:/.test(u)))) {
     throw new ConfigError("iceTransportPolicy relay needs a turn: or turns: URL in iceServers and a turnSecret");

@@ -69,6 +69,10 @@ export const ConfigSchema = Type.Object(
       },
     ),
     jitterAudioMs: Type.Integer({ minimum: 0, maximum: 5000, default: 100, description: "audio reorder wait" }),
+    workers: Type.Integer({
+      minimum: 1, maximum: 64, default: 1,
+      description: "threads running the peers and recorders (1 = all in the main thread; more spreads SRTP and media work over cores)",
+    }),
   },
   { additionalProperties: false },
 );

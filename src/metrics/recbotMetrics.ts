@@ -54,6 +54,16 @@ export function createMetrics(registry: SessionRegistry): Registry {
   const sessionsClosed = new Counter({
     name: "recbot_sessions_closed_total", help: "sessions closed, by reason", labelNames: ["reason"], registers: [register],
   });
+  if (registry.workerSessionsStarted) {
+    new Counter({
+      name: "recbot_worker_sessions_total", help: "sessions placed on each session worker thread (config workers > 1)",
+      labelNames: ["worker"], registers: [register],
+      collect() {
+        this.reset();
+        registry.workerSessionsStarted?.forEach((n, worker) => this.inc({ worker: String(worker) }, n));
+      },
+    });
+  }
   registry.on("recording", (e) => recordings.inc({ state: e.state }));
   registry.on("closed", (reason) => sessionsClosed.inc({ reason }));
   return register;

@@ -2,6 +2,8 @@ import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import type { RecordingMetadata } from "../recordings/metadata.ts";
 import { PeerSession, type PeerSessionDeps, type RecordingEvent, type SessionTotals } from "./peerSession.ts";
+import type { Session } from "./session.ts";
+import { WorkerPool } from "./workerPool.ts";
 
 export interface SessionRegistryEvents {
   recording: [RecordingEvent, RecordingMetadata];
@@ -13,13 +15,16 @@ export interface SessionRegistryEvents {
  * so totals never go backwards. `closeAll` finalizes every session.
  */
 export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
-  private readonly sessions = new Map<string, PeerSession>();
+  private readonly sessions = new Map<string, Session>();
   private readonly deps: PeerSessionDeps;
+  /** Session worker threads (config `workers` > 1); without them sessions run in this thread. */
+  private readonly pool: WorkerPool | undefined;
   private readonly retired: SessionTotals = { packets: 0, bytes: 0, lost: 0, nacks: 0, keyframeRequests: 0, framesWritten: 0, recordingBytes: 0 };
 
   constructor(deps: PeerSessionDeps) {
     super();
     this.deps = deps;
+    if (deps.config.workers > 1) this.pool = new WorkerPool(deps.config, deps.store, deps.log);
   }
 
   get size(): number {
@@ -30,8 +35,9 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
     return this.sessions.size >= this.deps.config.maxSessions;
   }
 
-  create(): PeerSession {
-    const session = new PeerSession(randomUUID(), this.deps);
+  create(): Session {
+    const id = randomUUID();
+    const session: Session = this.pool ? this.pool.create(id, this.deps.log) : new PeerSession(id, this.deps);
     this.sessions.set(session.id, session);
     session.on("recording", (event, meta) => this.emit("recording", event, meta));
     session.once("closed", (reason) => {
@@ -43,11 +49,11 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
     return session;
   }
 
-  get(id: string): PeerSession | undefined {
+  get(id: string): Session | undefined {
     return this.sessions.get(id);
   }
 
-  list(): PeerSession[] {
+  list(): Session[] {
     return [...this.sessions.values()];
   }
 
@@ -63,5 +69,21 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
 
   async closeAll(reason: string): Promise<void> {
     await Promise.all(this.list().map((s) => s.close(reason)));
+  }
+
+  /** Resolves once the session workers (if any) have started. */
+  async ready(): Promise<void> {
+    await this.pool?.ready();
+  }
+
+  /** Sessions placed on each worker thread since start (undefined without workers). */
+  get workerSessionsStarted(): number[] | undefined {
+    return this.pool?.sessionsStarted;
+  }
+
+  /** Server shutdown: finalizes every session, then stops the session workers. */
+  async close(reason: string): Promise<void> {
+    await this.closeAll(reason);
+    await this.pool?.terminate();
   }
 }

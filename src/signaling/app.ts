@@ -32,6 +32,7 @@ export const recbotPlugin: FastifyPluginAsync<RecbotPluginOptions> = async (app,
   const recovered = await store.rebuildIndex();
   if (recovered.interrupted) app.log.warn(recovered, "recordings left open by a crash marked interrupted");
   const registry = new SessionRegistry({ config, store, log: app.log, codecPreference: config.codecs });
+  await registry.ready();
 
   await app.register(rateLimit, { max: config.rateLimitPerMinute, timeWindow: 60_000 });
   if (config.corsOrigins.length) {
@@ -57,7 +58,7 @@ export const recbotPlugin: FastifyPluginAsync<RecbotPluginOptions> = async (app,
     : undefined;
   if (webhooks) registry.on("recording", (e, meta) => webhooks.notify(e.state, { ...meta }));
   app.addHook("onClose", async () => {
-    await registry.closeAll("server_closing");
+    await registry.close("server_closing"); // finalizes every session, then stops session workers
     await webhooks?.close(); // after the sessions, so their "finished" events go out
   });
 };

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Config } from "../../config/schema.ts";
 import { iceServersFor } from "../../session/iceServers.ts";
-import type { PeerSession } from "../../session/peerSession.ts";
+import type { Session } from "../../session/session.ts";
 import type { SessionRegistry } from "../../session/sessionRegistry.ts";
 import { InvalidSdpError, InvalidStateError, RecbotError, UnsupportedCodecError, errorMessage } from "../../util/errors.ts";
 import { iceServerLinks } from "../whip/linkHeader.ts";
@@ -13,7 +13,7 @@ const SDP_FRAG = "application/trickle-ice-sdpfrag";
 
 /** What the WHIP edge keeps per session beside the PeerSession itself. */
 interface WhipResource {
-  session: PeerSession;
+  session: Session;
   etag: string;
   remoteUfrag: string | undefined;
 }

@@ -3,7 +3,7 @@ import type { WebSocket } from "ws";
 import type { Config } from "../../config/schema.ts";
 import { clientIceServerUrls, iceServersFor } from "../../session/iceServers.ts";
 import type { CodecName } from "../../media/types.ts";
-import type { PeerSession } from "../../session/peerSession.ts";
+import type { Session } from "../../session/session.ts";
 import type { SessionRegistry } from "../../session/sessionRegistry.ts";
 import { RecbotError, errorMessage } from "../../util/errors.ts";
 import { parseClientMessage, type ClientMessage, type ParseResult, type ServerMessage } from "../schemas/wsMessages.ts";
@@ -33,7 +33,7 @@ export async function wsRoute(app: FastifyInstance, { registry, config }: { regi
 }
 
 class WsConnection {
-  private session!: PeerSession;
+  private session!: Session;
   /** Where the offer/answer exchange is: "call" = recbot's offer is waiting for the client's answer. */
   private phase: "none" | "call" | "done" = "none";
   /** Messages are handled one after another, in order: a candidate never overtakes its offer. */
@@ -62,7 +62,7 @@ class WsConnection {
     socket.on("error", (err) => this.session.log.warn({ err }, "websocket error"));
   }
 
-  private newSession(): PeerSession {
+  private newSession(): Session {
     const session = this.registry.create();
     session.startConnectTimer();
     session.on("candidate", (candidate) => this.send({ type: "candidate", candidate }));
@@ -100,7 +100,7 @@ class WsConnection {
   }
 
   /** One step of the offer/answer exchange; on failure drop the half-made peer and keep the socket usable. */
-  private async exchange(next: "call" | "done", step: (session: PeerSession) => Promise<void>): Promise<void> {
+  private async exchange(next: "call" | "done", step: (session: Session) => Promise<void>): Promise<void> {
     this.phase = next;
     const session = this.session;
     try {
