@@ -1,17 +1,16 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, readdirSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createRecbot, type Recbot } from "../../src/index.ts";
-import { launchChromium, makeCaptureFiles, type CaptureFiles } from "../helpers/browser.ts";
+import type { CaptureFiles } from "../helpers/browser.ts";
+import { startBrowserLab, type BrowserLab } from "../helpers/browserLab.ts";
 import { analyseTone, h264Layout } from "../helpers/content.ts";
 import { probe } from "../helpers/ffprobe.ts";
 import { expectGoodRecording, verifyFile } from "../helpers/verify.ts";
-import { openRecbotPage, pageCall } from "../helpers/pageCall.ts";
+import { pageCall } from "../helpers/pageCall.ts";
 
 const SECONDS = 4;
 const run = promisify(execFile);
@@ -36,26 +35,18 @@ const cases: Case[] = [
 ];
 
 describe("Chromium publishes each codec it offers; recbot records it without transcoding", () => {
-  let recbot: Recbot;
-  let base: string;
-  let browser: Browser;
+  let lab: BrowserLab;
   let page: Page;
   let files: CaptureFiles;
   let wsUrl: string;
   const matrix: string[] = [];
-  const dir = mkdtempSync(path.join(tmpdir(), "recbot-e2e-"));
 
   beforeAll(async () => {
-    files = await makeCaptureFiles();
-    recbot = await createRecbot({ host: "127.0.0.1", port: 0, recordingsDir: dir, iceAddresses: ["127.0.0.1"], logLevel: (process.env.RECBOT_TEST_LOG as "info") ?? "warn" });
-    base = await recbot.listen();
-    wsUrl = base.replace("http", "ws") + "/ws";
-    browser = await launchChromium(files);
-    page = await openRecbotPage(browser, base);
+    lab = await startBrowserLab("codecs");
+    ({ page, files, wsUrl } = lab);
   });
   afterAll(async () => {
-    await browser?.close();
-    await recbot?.close();
+    await lab?.close();
     console.log(["[codec matrix] codec → container → result → video frames sent/recorded", ...matrix].join("\n"));
   });
 
@@ -105,24 +96,17 @@ describe("Chromium publishes each codec it offers; recbot records it without tra
 });
 
 describe("Chromium edge cases of codec negotiation", () => {
-  let recbot: Recbot;
-  let base: string;
-  let browser: Browser;
+  let lab: BrowserLab;
   let page: Page;
   let files: CaptureFiles;
-  const dir = mkdtempSync(path.join(tmpdir(), "recbot-e2e-neg-"));
+  let dir: string;
+  let base: string;
 
   beforeAll(async () => {
-    files = await makeCaptureFiles();
-    recbot = await createRecbot({ host: "127.0.0.1", port: 0, recordingsDir: dir, iceAddresses: ["127.0.0.1"], logLevel: "warn" });
-    base = await recbot.listen();
-    browser = await launchChromium(files);
-    page = await openRecbotPage(browser, base);
+    lab = await startBrowserLab("neg");
+    ({ page, files, dir, base } = lab);
   });
-  afterAll(async () => {
-    await browser?.close();
-    await recbot?.close();
-  });
+  afterAll(() => lab?.close());
 
   it("keeps Opus stereo when the offer asks for it (stereo=1), and the tone survives", async () => {
     const wsUrl = base.replace("http", "ws") + "/ws";

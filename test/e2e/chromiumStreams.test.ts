@@ -1,35 +1,24 @@
-import { mkdtempSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createRecbot, type Recbot } from "../../src/index.ts";
-import { launchChromium, makeCaptureFiles, type CaptureFiles } from "../helpers/browser.ts";
+import type { CaptureFiles } from "../helpers/browser.ts";
+import { startBrowserLab, type BrowserLab } from "../helpers/browserLab.ts";
 import { analyseColours, frameLuma, videoPacketTimes } from "../helpers/content.ts";
-import { openRecbotPage, pageCall } from "../helpers/pageCall.ts";
+import { pageCall } from "../helpers/pageCall.ts";
 import { expectGoodRecording, verifyFile } from "../helpers/verify.ts";
 
 describe("Chromium: several streams in one call, and a track disabled mid-call", () => {
-  let recbot: Recbot;
-  let browser: Browser;
+  let lab: BrowserLab;
   let page: Page;
   let files: CaptureFiles;
+  let dir: string;
   let wsUrl: string;
-  const dir = mkdtempSync(path.join(tmpdir(), "recbot-e2e-streams-"));
 
   beforeAll(async () => {
-    files = await makeCaptureFiles();
-    recbot = await createRecbot({ host: "127.0.0.1", port: 0, recordingsDir: dir, iceAddresses: ["127.0.0.1"], logLevel: (process.env.RECBOT_TEST_LOG as "info") ?? "warn" });
-    const base = await recbot.listen();
-    wsUrl = base.replace("http", "ws") + "/ws";
-    browser = await launchChromium(files);
-    page = await openRecbotPage(browser, base);
+    lab = await startBrowserLab("streams");
+    ({ page, files, dir, wsUrl } = lab);
   });
-  afterAll(async () => {
-    await browser?.close();
-    await recbot?.close();
-  });
+  afterAll(() => lab?.close());
 
   it("records camera+microphone and a second video-only canvas stream into two files of the same call", async () => {
     const seconds = 4;

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRecbot, type Recbot } from "../../src/index.ts";
-import { loopbackPeer } from "../helpers/publisher.ts";
+import { loopbackOffer } from "../helpers/publisher.ts";
 
 const scale = Number(process.env.FUZZ_SCALE ?? 1);
 const RUNS = 5000 * scale;
@@ -17,12 +17,7 @@ beforeAll(async () => {
     iceAddresses: ["127.0.0.1"], logLevel: "silent", rateLimitPerMinute: 1_000_000,
   });
   await recbot.app.ready();
-  const pc = loopbackPeer();
-  pc.addTransceiver("video", { direction: "sendonly" });
-  pc.addTransceiver("audio", { direction: "sendonly" });
-  await pc.setLocalDescription(await pc.createOffer());
-  offer = pc.localDescription!.sdp;
-  await pc.close();
+  offer = await loopbackOffer();
 });
 afterAll(async () => {
   await recbot?.close();

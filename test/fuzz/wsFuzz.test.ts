@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRecbot, type Recbot } from "../../src/index.ts";
-import { loopbackPeer } from "../helpers/publisher.ts";
+import { loopbackOffer } from "../helpers/publisher.ts";
 import { WsClient } from "../helpers/wsClient.ts";
 import { parseClientMessage } from "../../src/signaling/schemas/wsMessages.ts";
 
@@ -28,12 +28,7 @@ beforeAll(async () => {
   recbot = await createRecbot({ host: "127.0.0.1", port: 0, recordingsDir: dir, iceAddresses: ["127.0.0.1"], logLevel: "silent", maxMessageBytes: 1 << 20, rateLimitPerMinute: 1_000_000 });
   base = await recbot.listen();
   ws = base.replace("http", "ws") + "/ws";
-  const pc = loopbackPeer();
-  pc.addTransceiver("video", { direction: "sendonly" });
-  pc.addTransceiver("audio", { direction: "sendonly" });
-  await pc.setLocalDescription(await pc.createOffer());
-  offer = pc.localDescription!.sdp;
-  await pc.close();
+  offer = await loopbackOffer();
 });
 afterAll(async () => {
   await recbot?.close();

@@ -79,6 +79,17 @@ export function loopbackPeer(overrides: Partial<PeerConfig> = {}): RTCPeerConnec
   });
 }
 
+/** A real offer from a loopback werift peer (sendonly VP8 + Opus, candidates inline), for tests that only signal. */
+export async function loopbackOffer(): Promise<string> {
+  const pc = loopbackPeer();
+  pc.addTransceiver("video", { direction: "sendonly" });
+  pc.addTransceiver("audio", { direction: "sendonly" });
+  await pc.setLocalDescription(await pc.createOffer());
+  const sdp = pc.localDescription!.sdp;
+  await pc.close();
+  return sdp;
+}
+
 /**
  * Publishes a pre-encoded clip (VP8 + Opus, one MediaStream) to recbot over /ws like a browser would:
  * offer, trickle ICE both ways, media paced in real time from the clip's timestamps, then `bye`,

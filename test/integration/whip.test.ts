@@ -7,21 +7,10 @@ import { createRecbot, type Recbot } from "../../src/index.ts";
 import { makeClip, type Clip } from "../helpers/clip.ts";
 import { startCoturn, type Coturn } from "../helpers/coturn.ts";
 import { decodeErrors, probe, stream } from "../helpers/ffprobe.ts";
-import { loopbackPeer } from "../helpers/publisher.ts";
+import { loopbackOffer } from "../helpers/publisher.ts";
 import { publishWhip, splitCandidates, whip } from "../helpers/whipClient.ts";
 
 const TOKEN = "test-token-0123456789";
-
-/** A real offer from a werift peer, for the error cases that need a live session. */
-async function werift0ffer(): Promise<string> {
-  const pc = loopbackPeer();
-  pc.addTransceiver("video", { direction: "sendonly" });
-  pc.addTransceiver("audio", { direction: "sendonly" });
-  await pc.setLocalDescription(await pc.createOffer());
-  const sdp = pc.localDescription!.sdp;
-  await pc.close();
-  return sdp;
-}
 
 async function verify(file: string, secondsSent: number, videoFramesSent: number) {
   const p = await probe(file);
@@ -93,7 +82,7 @@ describe("WHIP (RFC 9725)", () => {
 
   it("answers every error case with the RFC's status and a reason", async () => {
     const url = `${base}/whip`;
-    const offer = await werift0ffer();
+    const offer = await loopbackOffer();
 
     const preflight = await fetch(url, { method: "OPTIONS", headers: { origin: "https://example.test", "access-control-request-method": "POST" } });
     expect(preflight.status).toBe(204);

@@ -3,20 +3,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRecbot, type Recbot } from "../../src/index.ts";
-import { loopbackPeer } from "../helpers/publisher.ts";
+import { loopbackOffer } from "../helpers/publisher.ts";
 import { WsClient } from "../helpers/wsClient.ts";
-
-/** A real offer from a werift peer (VP8 + Opus, loopback candidates). */
-async function realOffer(mutate?: (pc: ReturnType<typeof loopbackPeer>) => void): Promise<string> {
-  const pc = loopbackPeer();
-  mutate?.(pc);
-  pc.addTransceiver("video", { direction: "sendonly" });
-  pc.addTransceiver("audio", { direction: "sendonly" });
-  await pc.setLocalDescription(await pc.createOffer());
-  const sdp = pc.localDescription!.sdp;
-  await pc.close();
-  return sdp;
-}
 
 describe("bad input on /ws gets a clear error and harms nothing", () => {
   let recbot: Recbot;
@@ -29,7 +17,7 @@ describe("bad input on /ws gets a clear error and harms nothing", () => {
     recbot = await createRecbot({ host: "127.0.0.1", port: 0, recordingsDir: dir, iceAddresses: ["127.0.0.1"], logLevel: "silent", maxMessageBytes: 64 * 1024 });
     base = await recbot.listen();
     url = base.replace("http", "ws") + "/ws";
-    offer = await realOffer();
+    offer = await loopbackOffer();
   });
   afterAll(async () => {
     await recbot?.close();
@@ -72,7 +60,7 @@ describe("bad input on /ws gets a clear error and harms nothing", () => {
   });
 
   it("an offer with no codec recbot records → unsupported_codec naming the kind", async () => {
-    const vp9Only = await realOffer(); // its VP8 is renamed H265, which recbot does not record
+    const vp9Only = await loopbackOffer(); // its VP8 is renamed H265, which recbot does not record
     const sdp = vp9Only.replace(/VP8\/90000/g, "H265/90000");
     const e = await errorFor({ type: "offer", sdp });
     expect(e.code).toBe("unsupported_codec");
