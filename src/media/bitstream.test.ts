@@ -22,7 +22,9 @@ describe("isValidKeyframe", () => {
     { name: "a VP9 inter frame", codec: "vp9" as const, hex: "860000000000", valid: false },
     { name: "an H.264 access unit with SPS and IDR", codec: "h264" as const, hex: "0000000167420000000168ce0000000165888000", valid: true },
     { name: "an H.264 IDR without SPS", codec: "h264" as const, hex: "0000000165888000", valid: false },
-    { name: "an AV1 temporal unit with a sequence header", codec: "av1" as const, hex: "1200" + "0a0b00000024c4fffe00000000", valid: true },
+    { name: "an AV1 temporal unit with a sequence header and a frame", codec: "av1" as const, hex: "1200" + "0a0b00000024c4fffe00000000" + "320400000000", valid: true },
+    { name: "an AV1 sequence header without a frame", codec: "av1" as const, hex: "1200" + "0a0b00000024c4fffe00000000", valid: false },
+    { name: "an AV1 sequence header OBU with no payload (random bytes found by fast-check)", codec: "av1" as const, hex: "08", valid: false },
     { name: "an AV1 temporal unit with only a frame", codec: "av1" as const, hex: "1200" + "320400000000", valid: false },
   ])("$name: $valid", ({ codec, hex, valid }) => {
     expect(isValidKeyframe(codec, Buffer.from(hex, "hex"))).toBe(valid);

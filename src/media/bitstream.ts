@@ -40,22 +40,30 @@ function h264Key(d: Buffer): boolean {
   return sps && idr;
 }
 
-/** AV1 temporal unit (OBUs with size fields) that carries a sequence header OBU (type 1). */
+/**
+ * AV1 temporal unit that starts a coded video sequence: a sequence header OBU (type 1) with a plausible payload
+ * (at least 3 bytes: profile, level, frame size fields) and a frame or frame header OBU (type 6 or 3) after it.
+ */
 function av1Key(d: Buffer): boolean {
+  let sequenceHeader = false;
   for (let o = 0; o < d.length; ) {
     const header = d[o];
     if (header & 0x80) return false; // forbidden bit
     const type = (header >> 3) & 0xf;
-    if (type === 1) return true;
     o += 1 + ((header >> 2) & 1); // extension byte
-    if (!(header & 2)) return false; // no size field: the last OBU, and not a sequence header
-    let size = 0;
-    for (let i = 0; i < 8; i++) {
-      if (o >= d.length) return false;
-      const b = d[o++];
-      size += (b & 0x7f) * 2 ** (7 * i);
-      if (!(b & 0x80)) break;
+    let size = d.length - o; // without a size field the OBU runs to the end
+    if (header & 2) {
+      size = 0;
+      for (let i = 0; ; i++) {
+        if (i === 8 || o >= d.length) return false;
+        const b = d[o++];
+        size += (b & 0x7f) * 2 ** (7 * i);
+        if (!(b & 0x80)) break;
+      }
     }
+    if (o + size > d.length) return false;
+    if (type === 1) sequenceHeader = size >= 3;
+    else if ((type === 6 || type === 3) && sequenceHeader && size > 0) return true;
     o += size;
   }
   return false;
