@@ -1,5 +1,5 @@
 # recbot: Node (runs the TypeScript sources directly with type stripping) + Debian's ffmpeg, as a non-root user.
-FROM node:24-bookworm-slim
+FROM node:26-bookworm-slim
 
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ffmpeg \

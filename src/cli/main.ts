@@ -2,6 +2,7 @@
 import { loadConfig, ConfigError } from "../config/loadConfig.ts";
 import { createRecbot } from "../index.ts";
 import { signToken } from "../signaling/auth.ts";
+import { slowSrtpRuntime } from "../util/nodeRuntime.ts";
 import { loopbackCommand, loopbackUsage } from "./loopback.ts";
 
 const usage = `usage: recbot serve [--host H] [--port P] [--recordings-dir DIR] [--ice-servers URLS] ...
@@ -13,7 +14,9 @@ async function serve(argv: string[]): Promise<void> {
   const config = loadConfig(process.env, argv);
   const recbot = await createRecbot(config);
   const url = await recbot.listen();
-  recbot.app.log.info({ url, recordingsDir: config.recordingsDir }, "recbot listening");
+  recbot.app.log.info({ url, recordingsDir: config.recordingsDir, node: process.version }, "recbot listening");
+  const slow = slowSrtpRuntime();
+  if (slow) recbot.app.log.warn(slow);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

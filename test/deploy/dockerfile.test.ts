@@ -26,7 +26,11 @@ describe("Dockerfile", () => {
   it("builds on Node >= 22 slim with Debian's ffmpeg", () => {
     const from = one("FROM")[0].args;
     expect(from).toMatch(/^node:(\d+)[\w.-]*-slim$/);
-    expect(Number(/^node:(\d+)/.exec(from)![1])).toBeGreaterThanOrEqual(22);
+    const major = Number(/^node:(\d+)/.exec(from)![1]);
+    expect(major).toBeGreaterThanOrEqual(22);
+    // The image runs the Node line that npm start and the tests run (the "node" dependency), not another one.
+    const pinned = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")).dependencies.node as string;
+    expect(Number(/^\^?(\d+)\./.exec(pinned)![1])).toBe(major);
     expect(one("RUN").some((r) => /apt-get install .*\bffmpeg\b/.test(r.args))).toBe(true);
   });
 

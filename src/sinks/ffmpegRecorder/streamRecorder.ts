@@ -45,6 +45,13 @@ interface Pending {
 
 /** Frames queued for ffmpeg beyond this mean it is not keeping up (or stuck): fail rather than eat memory. */
 const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
+/**
+ * Bytes for ffmpeg are written at most this often (or sooner past FLUSH_BYTES). Each pipe write is a system call
+ * here and a wake-up for ffmpeg; writing per frame cost recbot 17–40 % of its busy time (docs/bench.md). ffmpeg
+ * keeps a 500 ms cluster in memory anyway, so this adds nothing to what a crash can lose.
+ */
+const FLUSH_MS = 100;
+const FLUSH_BYTES = 256 * 1024;
 /** ffmpeg deaths that start a new segment before the recording is declared failed. */
 const MAX_SEGMENTS = 5;
 /** ffmpeg errors that a restart cannot fix. */
@@ -78,7 +85,7 @@ export class StreamRecorder extends EventEmitter<StreamRecorderEvents> implement
   private lastOpus: (Buffer | undefined)[] = [];
   private queued: Buffer[] = [];
   private queuedBytes = 0;
-  private flushScheduled = false;
+  private flushTimer: NodeJS.Timeout | undefined;
   private frames = 0;
   private bytes = 0;
   /** Start of the current segment on the recording's timeline (ms), and its first frame's time. */
@@ -274,21 +281,16 @@ export class StreamRecorder extends EventEmitter<StreamRecorderEvents> implement
     }
   }
 
-  /**
-   * Bytes for ffmpeg are gathered and written once per event-loop turn: one pipe write instead of three per
-   * frame (the benchmark's profile had pipe writes at 40 % of recbot's busy time).
-   */
   private queue(chunk: Buffer): void {
     this.queued.push(chunk);
     this.queuedBytes += chunk.length;
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(this.flushQueued);
-    }
+    if (this.queuedBytes >= FLUSH_BYTES) this.flushQueued();
+    else this.flushTimer ??= setTimeout(this.flushQueued, FLUSH_MS);
   }
 
   private readonly flushQueued = (): void => {
-    this.flushScheduled = false;
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
     if (this.queued.length === 0) return;
     const chunk = this.queued.length === 1 ? this.queued[0] : Buffer.concat(this.queued, this.queuedBytes);
     this.queued = [];
@@ -297,6 +299,8 @@ export class StreamRecorder extends EventEmitter<StreamRecorderEvents> implement
   };
 
   private dropQueued(): void {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
     this.queued = [];
     this.queuedBytes = 0;
   }
