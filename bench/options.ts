@@ -11,7 +11,7 @@ export interface BenchOptions {
   baseline: boolean;
   /** Stop the ramp after a step whose lost-frame fraction (video+audio) is above this. */
   maxLoss: number;
-  /** Stop the ramp after a step where recbot's Node process used more than this % of one core. */
+  /** Stop the ramp after a step where one of recbot's threads used more than this % of one core. */
   maxCpu: number;
   /** Load-generator processes (publishers are split between them). */
   loadgenProcs: number;
@@ -27,6 +27,8 @@ export interface BenchOptions {
   keep: boolean;
   /** Do not re-run inside a loopback-only network namespace. */
   noNetns: boolean;
+  /** recbot's `workers` option (worker threads for sessions); the baseline ignores it. */
+  workers: number;
 }
 
 const DEFAULT_STEPS = [1, 2, 5, 10, 20, 30, 40, 50, 70, 100, 150, 200];
@@ -37,11 +39,12 @@ export const usage = `usage: npm run bench -- [options]     (every option also r
   --ramp-ms 1000            spread publisher starts over this time
   --no-baseline             skip the werift MediaRecorder baseline
   --max-loss 0.02           stop after a step losing more than this fraction of frames
-  --max-cpu 95              stop after a step where recbot's Node process used more than this % of a core
+  --max-cpu 95              stop after a step where one of recbot's threads used more than this % of a core
   --loadgen-procs 1         load-generator processes
   --clip-seconds 10         length of the pre-encoded clip (looped)
   --cpu-prof                profile recbot's steady window (V8 CPU profiler, as node --cpu-prof) and print the top functions
   --out bench/results       result directory;  --tag NAME  file name suffix
+  --workers 1               recbot's workers option (sessions in N worker threads)
   --keep                    keep recordings;   --no-netns  don't enter a loopback-only network namespace`;
 
 export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): BenchOptions {
@@ -52,7 +55,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
       steps: { type: "string" }, seconds: { type: "string" }, "ramp-ms": { type: "string" },
       "no-baseline": { type: "boolean" }, "max-loss": { type: "string" }, "max-cpu": { type: "string" },
       "loadgen-procs": { type: "string" }, "clip-seconds": { type: "string" }, "cpu-prof": { type: "boolean" },
-      out: { type: "string" }, tag: { type: "string" }, keep: { type: "boolean" }, "no-netns": { type: "boolean" },
+      out: { type: "string" }, workers: { type: "string" }, tag: { type: "string" }, keep: { type: "boolean" }, "no-netns": { type: "boolean" },
       help: { type: "boolean" },
     },
   });
@@ -88,5 +91,6 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     tag: get("tag") ?? "",
     keep: get("keep") === "true",
     noNetns: get("no-netns") === "true",
+    workers: Math.max(1, Math.round(num("workers", 1))),
   };
 }

@@ -111,3 +111,29 @@ export function machineCpu(): { busyMs: number; totalMs: number } {
   const tick = 1000 / CLK_TCK;
   return { busyMs: (total - idle) * tick, totalMs: total * tick };
 }
+
+/** CPU ms so far of each thread of a process, by thread id, with the thread's name (comm). */
+export function threadCpu(pid: number): Map<number, { name: string; ms: number }> {
+  const out = new Map<number, { name: string; ms: number }>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    const s = readStat(Number(tid));
+    if (s) out.set(s.pid, { name: s.comm, ms: s.selfMs });
+  }
+  return out;
+}
+
+/** Each thread's share of one core between two threadCpu readings, busiest first (threads under 1 % left out). */
+export function threadPcts(before: ReturnType<typeof threadCpu>, after: ReturnType<typeof threadCpu>, windowMs: number): { name: string; pct: number }[] {
+  const out: { name: string; pct: number }[] = [];
+  for (const [tid, a] of after) {
+    const pct = (100 * (a.ms - (before.get(tid)?.ms ?? 0))) / windowMs;
+    if (pct >= 1) out.push({ name: a.name, pct: Math.round(pct * 10) / 10 });
+  }
+  return out.sort((x, y) => y.pct - x.pct);
+}

@@ -15,14 +15,14 @@ export function isCleanAndInSync(r: StepResult): boolean {
 
 export function markdownTable(results: StepResult[]): string {
   const head = [
-    "N", "server", "CPU % core (tree / node)", "CPU-ms per stream-s (steady / total)", "node RSS MB (peak / per session)",
+    "N", "server", "CPU % core (tree / node / busiest thread)", "CPU-ms per stream-s (steady / total)", "node RSS MB (peak / per session)",
     "ffmpeg MB per session (RSS / PSS)", "video frames sent / lost", "audio frames sent / lost", "files with decode / container errors",
     "offer→answer ms p50 / p95", "offer→keyframe on disk ms p50 / p95", "bye→file final ms p50 / p95", "event-loop lag p99 ms",
     "max A/V offset ms (timing spread)", "load gen CPU %", "other CPU %",
   ];
   const rows = results.map((r) => [
     r.loadgenLimited ? `${r.n} ⚠` : r.n, r.server,
-    `${f(r.cpu.steadyTreePct)} / ${f(r.cpu.steadyNodePct)}`,
+    `${f(r.cpu.steadyTreePct)} / ${f(r.cpu.steadyNodePct)} / ${f(r.cpu.steadyThreads[0]?.pct ?? null)}`,
     `${f(r.cpu.steadyTreeMsPerStreamSecond, 2)} / ${f(r.cpu.totalTreeMsPerStreamSecond, 2)}`,
     `${f(r.memory.nodeMaxRssMB, 0)} / ${f(r.memory.nodeRssPerSessionMB, 2)}`,
     r.server === "recbot" ? `${f(r.memory.ffmpegRssPerSessionMB)} / ${f(r.memory.ffmpegPssPerSessionMB)}` : "no ffmpeg",

@@ -11,6 +11,8 @@ export type ServerKind = "recbot" | "baseline";
 export interface ServerOptions {
   kind: ServerKind;
   recordingsDir: string;
+  /** recbot's workers option. */
+  workers?: number;
 }
 
 export interface Lag {
@@ -28,11 +30,11 @@ export class ServerProcess {
   /** recbot's per-track pipeline counters from its "closing session" log lines, summed per kind. */
   readonly trackStats: Record<string, Record<string, number>> = {};
 
-  constructor({ kind, recordingsDir }: ServerOptions) {
+  constructor({ kind, recordingsDir, workers = 1 }: ServerOptions) {
     const nodeArgs = ["--import", path.join(root, "bench/lagProbe.ts")];
     const entry = kind === "recbot" ? ["src/cli/main.ts", "serve"] : ["bench/baseline/server.ts"];
     const env = kind === "recbot"
-      ? { RECBOT_HOST: "127.0.0.1", RECBOT_PORT: "0", RECBOT_RECORDINGS_DIR: recordingsDir, RECBOT_ICE_ADDRESSES: "127.0.0.1", RECBOT_LOG_LEVEL: "info" }
+      ? { RECBOT_HOST: "127.0.0.1", RECBOT_PORT: "0", RECBOT_RECORDINGS_DIR: recordingsDir, RECBOT_ICE_ADDRESSES: "127.0.0.1", RECBOT_LOG_LEVEL: "info", RECBOT_WORKERS: String(workers) }
       : { BASELINE_DIR: recordingsDir, BASELINE_PORT: "0" };
     this.child = spawn(process.execPath, [...nodeArgs, ...entry], {
       cwd: root,

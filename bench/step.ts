@@ -7,7 +7,7 @@ import type { Clip } from "../test/helpers/clip.ts";
 import { analyzeFile, type FileAnalysis } from "./analyzeFile.ts";
 import type { LoadgenDone, PublisherResult, RunCommand } from "./loadgen.ts";
 import { p50p95 } from "./percentiles.ts";
-import { machineCpu, memory, treeCpu, type TreeCpu } from "./procStats.ts";
+import { machineCpu, memory, threadCpu, threadPcts, treeCpu, type TreeCpu } from "./procStats.ts";
 import { ServerProcess, type Lag, type ServerKind } from "./serverProcess.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -27,12 +27,16 @@ export interface StepInput {
   /** Write a CPU profile of the server's steady window to this file. */
   cpuProfFile?: string;
   keep: boolean;
+  /** recbot's workers option. */
+  workers: number;
 }
 
 /** Everything measured in one step; numbers rounded for the JSON (null = not measurable). */
 export interface StepResult {
   server: ServerKind;
   n: number;
+  /** recbot's worker threads (1: sessions on the main thread). */
+  workers: number;
   secondsPerPublisher: number;
   publishersOk: number;
   streamSeconds: number;
@@ -41,6 +45,8 @@ export interface StepResult {
     steadyTreePct: number | null;
     /** …of that, the Node process alone (its ceiling is ~100 %: one JS thread plus libuv/V8 helpers). */
     steadyNodePct: number | null;
+    /** The Node process's threads (main, workers, GC/libuv helpers) as % of one core, busiest first. */
+    steadyThreads: { name: string; pct: number }[];
     steadyTreeMsPerStreamSecond: number | null;
     /** The whole step, from before the first offer until the last file was final: CPU-ms per stream-second. */
     totalTreeMsPerStreamSecond: number | null;
@@ -127,7 +133,7 @@ const sumCpu = (xs: TreeCpu[]) => xs.reduce((a, c) => ({ rootMs: a.rootMs + c.ro
 export async function runStep(input: StepInput): Promise<StepResult> {
   const { server: kind, n, seconds } = input;
   const dir = mkdtempSync(path.join(tmpdir(), `recbot-bench-${kind}-`));
-  const server = new ServerProcess({ kind, recordingsDir: dir });
+  const server = new ServerProcess({ kind, recordingsDir: dir, workers: input.workers });
   const loadgens: Loadgen[] = [];
   try {
     const url = await server.url;
@@ -150,6 +156,7 @@ export async function runStep(input: StepInput): Promise<StepResult> {
     await Promise.all(loadgens.map((l) => l.sending));
     if (input.cpuProfFile) await server.startProfile();
     const s0 = treeCpu(server.pid);
+    const th0 = threadCpu(server.pid);
     const ls0 = lgCpu();
     const m0 = machineCpu();
     let peakRss = idle.rootRssBytes;
@@ -172,6 +179,7 @@ export async function runStep(input: StepInput): Promise<StepResult> {
     clearInterval(sampler);
     sample();
     const s1 = treeCpu(server.pid);
+    const th1 = threadCpu(server.pid);
     const ls1 = lgCpu();
     const m1 = machineCpu();
     if (input.cpuProfFile) await server.stopProfile(input.cpuProfFile);
@@ -228,12 +236,13 @@ export async function runStep(input: StepInput): Promise<StepResult> {
       return { p50: round(p50, 0), p95: round(p95, 0) };
     };
     const result: StepResult = {
-      server: kind, n, secondsPerPublisher: seconds,
+      server: kind, n, workers: kind === "recbot" ? input.workers : 1, secondsPerPublisher: seconds,
       publishersOk: ok.length,
       streamSeconds: round(streamSeconds)!,
       cpu: {
         steadyTreePct: round(steady((100 * serverSteadyMs) / steadyMs)),
         steadyNodePct: round(steady((100 * (s1.rootMs - s0.rootMs)) / steadyMs)),
+        steadyThreads: steadyMs >= MIN_STEADY_MS ? threadPcts(th0, th1, steadyMs) : [],
         steadyTreeMsPerStreamSecond: round(steady(serverSteadyMs / steadyStreamSeconds), 2),
         totalTreeMsPerStreamSecond: round((t1.treeMs - t0.treeMs) / streamSeconds, 2),
         totalTreeMs: round(t1.treeMs - t0.treeMs, 0),
