@@ -16,10 +16,11 @@ interface Stat {
   rssBytes: number;
 }
 
-function readStat(pid: number): Stat | undefined {
+/** `file` defaults to the process's own stat; a thread's is /proc/<pid>/task/<tid>/stat (/proc/<tid>/stat sums the whole process). */
+function readStat(pid: number, file = `/proc/${pid}/stat`): Stat | undefined {
   let text: string;
   try {
-    text = readFileSync(`/proc/${pid}/stat`, "utf8");
+    text = readFileSync(file, "utf8");
   } catch {
     return undefined; // exited meanwhile
   }
@@ -122,7 +123,7 @@ export function threadCpu(pid: number): Map<number, { name: string; ms: number }
     return out;
   }
   for (const tid of tids) {
-    const s = readStat(Number(tid));
+    const s = readStat(Number(tid), `/proc/${pid}/task/${tid}/stat`);
     if (s) out.set(s.pid, { name: s.comm, ms: s.selfMs });
   }
   return out;

@@ -225,6 +225,11 @@ export async function runStep(input: StepInput): Promise<StepResult> {
         frames[kind].lost += p.framesSent?.[kind] ?? 0;
       }
     }
+    // recbot fills audio gaps (lost packets, DTX) with silent Opus frames, which ffprobe counts as frames: they are
+    // lost audio all the same (the bench's clip has no DTX), so they move from "recorded" to "lost".
+    const silenceFilled = server.trackStats.audio?.silenceFilled ?? 0;
+    frames.audio.recorded -= silenceFilled;
+    frames.audio.lost += silenceFilled;
     const totalSent = frames.video.sent + frames.audio.sent;
     const totalLost = frames.video.lost + frames.audio.lost;
     const serverSteadyMs = s1.treeMs - s0.treeMs;

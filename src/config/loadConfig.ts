@@ -34,6 +34,7 @@ export const options: Record<keyof Config, [string, string, Kind]> = {
   connectTimeoutSeconds: ["RECBOT_CONNECT_TIMEOUT_SECONDS", "connect-timeout-seconds", "int"],
   peerTimeoutSeconds: ["RECBOT_PEER_TIMEOUT_SECONDS", "peer-timeout-seconds", "int"],
   jitterVideoMs: ["RECBOT_JITTER_VIDEO_MS", "jitter-video-ms", "int"],
+  udpReceiveBufferBytes: ["RECBOT_UDP_RECEIVE_BUFFER_BYTES", "udp-receive-buffer-bytes", "int"],
   jitterAudioMs: ["RECBOT_JITTER_AUDIO_MS", "jitter-audio-ms", "int"],
   codecs: ["RECBOT_CODECS", "codecs", "list"],
   workers: ["RECBOT_WORKERS", "workers", "int"],

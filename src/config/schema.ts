@@ -41,6 +41,10 @@ export const ConfigSchema = Type.Object(
       { default: "info", description: "log level" },
     ),
     maxMessageBytes: Type.Integer({ minimum: 1024, default: 262144, description: "largest signaling message accepted" }),
+    udpReceiveBufferBytes: Type.Integer({
+      minimum: 0, default: 4 * 1024 * 1024,
+      description: "receive buffer asked for each ICE UDP socket (0 = the kernel default); capped by net.core.rmem_max",
+    }),
     jitterVideoMs: Type.Integer({ minimum: 0, maximum: 5000, default: 400, description: "video reorder/NACK wait" }),
     authTokens: Type.Array(Type.String({ minLength: 16 }), {
       default: [],

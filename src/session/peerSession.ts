@@ -14,6 +14,7 @@ import { answeredCodecs, chooseCodecs, codecTable, offerCodecs } from "./codecs.
 import { EchoForwarder } from "./echoForwarder.ts";
 import { iceOptions } from "./iceOptions.ts";
 import { selectedPair, type SelectedPair } from "./selectedPair.ts";
+import { growReceiveBuffers } from "./socketBuffers.ts";
 
 export interface IceCandidateJson {
   candidate: string;
@@ -79,6 +80,8 @@ interface ReceivedCodec {
 /** A peer that does not come back within this time after ICE reports "disconnected" is closed. */
 const DISCONNECT_GRACE_MS = 10_000;
 const POLL_INTERVAL_MS = 20;
+/** The kernel's cap on receive buffers is the same for every session: say so once per process. */
+let cappedWarningLogged = false;
 const KEYFRAME_INTERVAL_MS = 500;
 const LIMIT_CHECK_INTERVAL_MS = 1000;
 const MAX_PENDING_CANDIDATES = 100;
@@ -191,6 +194,7 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
     await this.remoteApplied();
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
+    this.growSocketBuffers(pc);
     if (this.closing) {
       throw new RecbotError("ice_failed", "ICE failed before the answer was sent: the offer has no usable candidates", { sessionId: this.id });
     }
@@ -215,6 +219,7 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
     for (let i = 0; i < audio; i++) pc.addTransceiver("audio", { direction: "recvonly" });
     for (let i = 0; i < video; i++) pc.addTransceiver("video", { direction: "recvonly" });
     await pc.setLocalDescription(await pc.createOffer());
+    this.growSocketBuffers(pc);
     if (this.closing) throw new InvalidStateError("session closed while offering", { sessionId: this.id });
     this.log.info({ audio, video }, "offer created");
     return pc.localDescription!.sdp;
@@ -267,6 +272,20 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
     this.remoteDescriptionSet = true;
     this.createRecorders();
     for (const c of this.pendingCandidates.splice(0)) await this.applyCandidate(c);
+  }
+
+  /** After gathering, werift's sockets exist: give them room to ride out event-loop pauses (socketBuffers.ts). */
+  private growSocketBuffers(pc: RTCPeerConnection): void {
+    const wanted = this.deps.config.udpReceiveBufferBytes;
+    if (!wanted) return;
+    const { sockets, grantedBytes } = growReceiveBuffers(pc, wanted);
+    if (sockets && grantedBytes < wanted && !cappedWarningLogged) {
+      cappedWarningLogged = true;
+      this.log.warn(
+        { wantedBytes: wanted, grantedBytes },
+        `the kernel capped UDP receive buffers at ${grantedBytes} bytes: short pauses will drop packets under load; as root: sysctl -w net.core.rmem_max=${wanted}`,
+      );
+    }
   }
 
   private startPolling(): void {
