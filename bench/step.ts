@@ -37,6 +37,8 @@ export interface StepResult {
   n: number;
   /** recbot's worker threads (1: sessions on the main thread). */
   workers: number;
+  /** Publisher starts were spread over this many ms. */
+  rampMs: number;
   secondsPerPublisher: number;
   publishersOk: number;
   streamSeconds: number;
@@ -241,7 +243,7 @@ export async function runStep(input: StepInput): Promise<StepResult> {
       return { p50: round(p50, 0), p95: round(p95, 0) };
     };
     const result: StepResult = {
-      server: kind, n, workers: kind === "recbot" ? input.workers : 1, secondsPerPublisher: seconds,
+      server: kind, n, workers: kind === "recbot" ? input.workers : 1, rampMs: input.rampMs, secondsPerPublisher: seconds,
       publishersOk: ok.length,
       streamSeconds: round(streamSeconds)!,
       cpu: {

@@ -20,7 +20,7 @@ export function clientPeer({ iceAddresses = ["127.0.0.1"], iceServers = [] }: Cl
 export function waitConnected(pc: RTCPeerConnection, timeoutMs = 15_000): Promise<void> {
   if (pc.connectionState === "connected") return Promise.resolve();
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`not connected after ${timeoutMs} ms: ${pc.connectionState}`)), timeoutMs);
+    const timer = setTimeout(() => reject(new Error(`not connected after ${timeoutMs} ms: ${pc.connectionState} (ICE ${pc.iceConnectionState})`)), timeoutMs);
     const sub = pc.connectionStateChange.subscribe((state) => {
       if (state === "connected") {
         clearTimeout(timer);
