@@ -48,6 +48,10 @@ describe("npm run bench (smoke: N=1 for 3 s)", () => {
     const recbot = result.steps[0];
     // recbot's own file: one ffmpeg, frames found by ffprobe, decodes cleanly, A/V measured by packet content.
     expect(recbot.memory.ffmpegProcesses).toBe(1);
+    expect(recbot.workers).toBe(1);
+    expect(recbot.rampMs).toBe(0);
+    // Per-thread CPU comes from /proc/<pid>/task/<tid>/stat: no thread can use more than its whole process.
+    for (const t of recbot.cpu.steadyThreads) expect(t.pct).toBeLessThanOrEqual(recbot.cpu.steadyNodePct + 1);
     expect(isNumber(recbot.memory.ffmpegPssPerSessionMB)).toBe(true);
     expect(recbot.frames.video.recorded).toBeGreaterThan(0);
     expect(recbot.decodeErrors.files).toBe(0);
