@@ -29,6 +29,8 @@ export class ServerProcess {
   readonly problems: string[] = [];
   /** recbot's per-track pipeline counters from its "closing session" log lines, summed per kind. */
   readonly trackStats: Record<string, Record<string, number>> = {};
+  /** How many sessions recbot closed for each reason (bye, ice_failed, connect_timeout, …). */
+  readonly closeReasons: Record<string, number> = {};
 
   constructor({ kind, recordingsDir, workers = 1 }: ServerOptions) {
     const nodeArgs = ["--import", path.join(root, "bench/lagProbe.ts")];
@@ -51,6 +53,7 @@ export class ServerProcess {
           return;
         }
         if (typeof m.url === "string" && /listening/.test(m.msg)) resolve(m.url.replace(/^http/, "ws") + "/ws");
+        if (m.msg === "closing session" && typeof m.reason === "string") this.closeReasons[m.reason] = (this.closeReasons[m.reason] ?? 0) + 1;
         if (m.msg === "closing session" && Array.isArray(m.tracks)) {
           for (const t of m.tracks) {
             const sum = (this.trackStats[t.kind] ??= {});

@@ -93,6 +93,8 @@ export interface StepResult {
   serverProblems: string[];
   /** recbot's own pipeline counters (RTP packets, lost, late, frames dropped, keyframe requests) per kind. */
   serverTrackStats: Record<string, Record<string, number>>;
+  /** recbot's sessions by close reason (from its "closing session" log lines). */
+  serverCloseReasons: Record<string, number>;
 }
 
 /** Shortest steady window whose CPU figures are reported. */
@@ -289,6 +291,7 @@ export async function runStep(input: StepInput): Promise<StepResult> {
       errors: [...new Set(publishers.filter((p) => !p.ok).map((p) => p.error ?? "failed"))].slice(0, 5),
       serverProblems: [...new Set(server.problems)].slice(0, 5),
       serverTrackStats: server.trackStats,
+      serverCloseReasons: server.closeReasons,
     };
     return result;
   } finally {

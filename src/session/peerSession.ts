@@ -433,8 +433,11 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
   private onConnectionState(state: string): void {
     this.log.info({ state, pair: state === "connected" ? this.selectedPair : undefined }, "connection state");
     clearTimeout(this.disconnectTimer);
-    if (state === "failed") void this.close("ice_failed");
-    else if (state === "closed") void this.close("peer_closed");
+    if (state === "failed") {
+      // werift reports a failed DTLS handshake as a failed connection too; say which one it was.
+      const iceUp = ["connected", "completed"].includes(this.pc?.iceConnectionState ?? "");
+      void this.close(iceUp ? "dtls_failed" : "ice_failed");
+    } else if (state === "closed") void this.close("peer_closed");
     else if (state === "disconnected") {
       this.disconnectTimer = setTimeout(() => void this.close("peer_disconnected"), DISCONNECT_GRACE_MS);
     }
