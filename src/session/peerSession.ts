@@ -15,6 +15,7 @@ import { EchoForwarder } from "./echoForwarder.ts";
 import { iceOptions } from "./iceOptions.ts";
 import { selectedPair, type SelectedPair } from "./selectedPair.ts";
 import { growReceiveBuffers } from "./socketBuffers.ts";
+import { ignoreRepeatedHelloVerify } from "./dtlsRepeats.ts";
 
 export interface IceCandidateJson {
   candidate: string;
@@ -195,6 +196,7 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
     this.growSocketBuffers(pc);
+    ignoreRepeatedHelloVerify(pc);
     if (this.closing) {
       throw new RecbotError("ice_failed", "ICE failed before the answer was sent: the offer has no usable candidates", { sessionId: this.id });
     }
@@ -220,6 +222,7 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
     for (let i = 0; i < video; i++) pc.addTransceiver("video", { direction: "recvonly" });
     await pc.setLocalDescription(await pc.createOffer());
     this.growSocketBuffers(pc);
+    ignoreRepeatedHelloVerify(pc);
     if (this.closing) throw new InvalidStateError("session closed while offering", { sessionId: this.id });
     this.log.info({ audio, video }, "offer created");
     return pc.localDescription!.sdp;

@@ -7,6 +7,11 @@ export interface LossyRelayOptions {
   seed?: number;
   /** Drop every media packet in this window, in ms after the first media packet (a burst outage). */
   outage?: [number, number];
+  /**
+   * Deliver recbot's first DTLS ClientHello to the publisher twice, as when recbot's event loop was busy for more
+   * than 500 ms and it retransmitted: the publisher (DTLS server) answers each with a HelloVerifyRequest.
+   */
+  repeatClientHello?: boolean;
 }
 
 /** Small deterministic PRNG (mulberry32). */
@@ -28,7 +33,7 @@ function random(seed: number): () => number {
  * dropped: STUN and DTLS pass, so the connection itself comes up reliably and loss hits media and feedback.
  */
 export class LossyRelay {
-  readonly stats = { toRecbot: { forwarded: 0, dropped: 0 }, toPublisher: { forwarded: 0, dropped: 0 } };
+  readonly stats = { toRecbot: { forwarded: 0, dropped: 0 }, toPublisher: { forwarded: 0, dropped: 0 }, clientHelloRepeated: 0 };
   private readonly publisherSide: Socket = createSocket("udp4");
   private readonly recbotSide: Socket = createSocket("udp4");
   private publisherAddress: { port: number } | undefined;
@@ -36,8 +41,10 @@ export class LossyRelay {
   private readonly drop: () => boolean;
   private readonly outage: [number, number] | undefined;
   private firstMediaMs = -1;
+  private readonly repeatClientHello: boolean;
 
   constructor(options: LossyRelayOptions) {
+    this.repeatClientHello = options.repeatClientHello ?? false;
     const next = random(options.seed ?? 1);
     this.drop = () => next() < options.dropRate;
     this.outage = options.outage;
@@ -46,7 +53,14 @@ export class LossyRelay {
       if (this.recbotPort) this.forward(msg, this.recbotSide, this.recbotPort, this.stats.toRecbot);
     });
     this.recbotSide.on("message", (msg) => {
-      if (this.publisherAddress) this.forward(msg, this.publisherSide, this.publisherAddress.port, this.stats.toPublisher);
+      if (!this.publisherAddress) return;
+      this.forward(msg, this.publisherSide, this.publisherAddress.port, this.stats.toPublisher);
+      // A DTLS record (content type 22, handshake) holding a ClientHello (handshake type 1): the first one only.
+      if (this.repeatClientHello && this.stats.clientHelloRepeated === 0 && msg.length > 13 && msg[0] === 22 && msg[13] === 1) {
+        this.stats.clientHelloRepeated++;
+        const port = this.publisherAddress.port;
+        setTimeout(() => this.publisherSide.send(msg, port, "127.0.0.1"), 5);
+      }
     });
   }
 

@@ -69,4 +69,19 @@ describe("recording through a lossy path", () => {
       relay.close();
     }
   });
+
+  it("survives a retransmitted ClientHello answered twice (werift's DTLS client used to fail the session)", async () => {
+    const relay = new LossyRelay({ dropRate: 0, repeatClientHello: true });
+    await relay.start();
+    try {
+      const result = await publish({ url: wsUrl, clip, seconds: 2, mapCandidate: relay.mapCandidate });
+      expect(relay.stats.clientHelloRepeated).toBe(1);
+      expect(result.finished.state).toBe("finished");
+      const p = await probe(result.finished.file as string);
+      expect(Number(stream(p, "video").nb_read_frames)).toBe(result.framesSent.video);
+      console.log(`[dtls] ClientHello repeated ${relay.stats.clientHelloRepeated}×; video ${stream(p, "video").nb_read_frames}/${result.framesSent.video}`);
+    } finally {
+      relay.close();
+    }
+  });
 });
