@@ -7,8 +7,8 @@ export interface BenchOptions {
   seconds: number;
   /**
    * Publishers start evenly spread over this time (ms), like real arrivals rather than one burst. Undefined: 100 ms
-   * per publisher, at least 1 s (10 calls a second; with 40 offers in one second, 3–5 of 40 werift DTLS handshakes
-   * never finished on this 2-core machine, see docs/bench.md).
+   * per publisher, at least 1 s (ten calls a second; 40 offers within one second cost ~3 % of frames on this 2-core
+   * machine, see docs/bench.md).
    */
   rampMs: number | undefined;
   /** Run the werift MediaRecorder baseline at every step too. */

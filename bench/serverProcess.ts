@@ -1,5 +1,3 @@
-import { createRequire } from "node:module";
-const require = createRequire(import.meta.url);
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import path from "node:path";
@@ -66,7 +64,7 @@ export class ServerProcess {
       });
       this.child.once("exit", (code) => reject(new Error(`${kind} exited (${code}) before listening`)));
     });
-    this.child.stderr!.on("data", (d: Buffer) => { this.problems.push(d.toString().trim().slice(0, 300)); if (process.env.TMP_STDERR) require("node:fs").appendFileSync(process.env.TMP_STDERR, d); });
+    this.child.stderr!.on("data", (d: Buffer) => this.problems.push(d.toString().trim().slice(0, 300)));
   }
 
   get pid(): number {
