@@ -13,7 +13,7 @@ import { makeClip } from "../test/helpers/clip.ts";
 import { clipIndex, referenceAvOffsetMs } from "./analyzeFile.ts";
 import { parseOptions, usage, type BenchOptions } from "./options.ts";
 import { profileTable, summarize, type ProfileSummary } from "./profileTop.ts";
-import { headline, headlineText, markdownTable, ratioTable, ratios } from "./report.ts";
+import { busiestThreadPct, headline, headlineText, markdownTable, ratioTable, ratios } from "./report.ts";
 import { runStep, type StepResult } from "./step.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -97,7 +97,7 @@ async function main(): Promise<void> {
       }
       results.push(r);
       console.log(
-        `N=${n} ${server}: CPU ${r.cpu.steadyTreePct}% of a core (node ${r.cpu.steadyNodePct}%, busiest thread ${r.cpu.steadyThreads[0]?.pct ?? null}%), ${r.cpu.steadyTreeMsPerStreamSecond} CPU-ms/stream-s steady, ` +
+        `N=${n} ${server}: CPU ${r.cpu.steadyTreePct}% of a core (node ${r.cpu.steadyNodePct}%, busiest thread ${busiestThreadPct(r)}%), ${r.cpu.steadyTreeMsPerStreamSecond} CPU-ms/stream-s steady, ` +
           `${r.cpu.totalTreeMsPerStreamSecond} total; lost video ${r.frames.video.lost}/${r.frames.video.sent} audio ${r.frames.audio.lost}/${r.frames.audio.sent}; ` +
           `decode-error files ${r.decodeErrors.files}; lag p99 ${r.eventLoopLagMs.p99} ms; load gen ${r.loadgen.steadyPct}%, other ${r.otherSteadyPct}%` +
           (r.loadgenLimited ? `; ⚠ load generator fell ${r.loadgen.maxLateMs} ms behind` : "") +

@@ -13,6 +13,11 @@ export function isCleanAndInSync(r: StepResult): boolean {
   return isClean(r) && r.av.maxAbsOffsetMs !== null && r.av.maxAbsOffsetMs <= 20;
 }
 
+/** % of a core used by the server's busiest thread in the steady window (null when not measured). */
+export function busiestThreadPct(r: StepResult): number | null {
+  return r.cpu.steadyThreads[0]?.pct ?? null;
+}
+
 export function markdownTable(results: StepResult[]): string {
   const head = [
     "N", "server", "CPU % core (tree / node / busiest thread)", "CPU-ms per stream-s (steady / total)", "node RSS MB (peak / per session)",
@@ -22,7 +27,7 @@ export function markdownTable(results: StepResult[]): string {
   ];
   const rows = results.map((r) => [
     r.loadgenLimited ? `${r.n} ⚠` : r.n, r.server,
-    `${f(r.cpu.steadyTreePct)} / ${f(r.cpu.steadyNodePct)} / ${f(r.cpu.steadyThreads[0]?.pct ?? null)}`,
+    `${f(r.cpu.steadyTreePct)} / ${f(r.cpu.steadyNodePct)} / ${f(busiestThreadPct(r))}`,
     `${f(r.cpu.steadyTreeMsPerStreamSecond, 2)} / ${f(r.cpu.totalTreeMsPerStreamSecond, 2)}`,
     `${f(r.memory.nodeMaxRssMB, 0)} / ${f(r.memory.nodeRssPerSessionMB, 2)}`,
     r.server === "recbot" ? `${f(r.memory.ffmpegRssPerSessionMB)} / ${f(r.memory.ffmpegPssPerSessionMB)}` : "no ffmpeg",

@@ -53,9 +53,9 @@ export class ServerProcess {
           return;
         }
         if (typeof m.url === "string" && /listening/.test(m.msg)) resolve(m.url.replace(/^http/, "ws") + "/ws");
-        if (m.msg === "closing session" && typeof m.reason === "string") this.closeReasons[m.reason] = (this.closeReasons[m.reason] ?? 0) + 1;
-        if (m.msg === "closing session" && Array.isArray(m.tracks)) {
-          for (const t of m.tracks) {
+        if (m.msg === "closing session") {
+          this.closeReasons[m.reason] = (this.closeReasons[m.reason] ?? 0) + 1;
+          for (const t of m.tracks ?? []) {
             const sum = (this.trackStats[t.kind] ??= {});
             for (const [k, v] of Object.entries(t)) if (typeof v === "number") sum[k] = (sum[k] ?? 0) + v;
           }

@@ -1,4 +1,4 @@
-import { DtlsClient, type RTCDtlsTransport, type RTCPeerConnection } from "werift";
+import { DtlsClient, type RTCPeerConnection } from "werift";
 
 /** DTLS handshake type 3 (RFC 6347 §4.2.1). */
 const HELLO_VERIFY_REQUEST = 3;
@@ -12,25 +12,19 @@ const HELLO_VERIFY_REQUEST = 3;
  * of its own flight carries on as the protocol intends.
  */
 export function ignoreRepeatedHelloVerify(pc: RTCPeerConnection): void {
-  for (const transport of pc.dtlsTransports) guard(transport);
-}
-
-const guarded = new WeakSet<RTCDtlsTransport>();
-
-function guard(transport: RTCDtlsTransport): void {
-  if (guarded.has(transport)) return;
-  guarded.add(transport);
-  transport.onStateChange.subscribe((state) => {
-    if (state !== "connecting") return;
-    // werift creates its DTLS socket right after announcing "connecting", in the same turn.
-    queueMicrotask(() => {
-      const socket = transport.dtls;
-      if (!(socket instanceof DtlsClient)) return;
-      const handle = socket.onHandleHandshakes;
-      socket.onHandleHandshakes = (assembled) => {
-        const repeat = socket.dtls.flight >= 3 && assembled.length > 0 && assembled.every((h) => h.msg_type === HELLO_VERIFY_REQUEST);
-        return repeat ? Promise.resolve() : handle(assembled);
-      };
+  for (const transport of pc.dtlsTransports) {
+    transport.onStateChange.subscribe((state) => {
+      if (state !== "connecting") return;
+      // werift creates its DTLS socket right after announcing "connecting", in the same turn.
+      queueMicrotask(() => {
+        const socket = transport.dtls;
+        if (!(socket instanceof DtlsClient)) return;
+        const handle = socket.onHandleHandshakes;
+        socket.onHandleHandshakes = (assembled) => {
+          const repeat = socket.dtls.flight >= 3 && assembled.length > 0 && assembled.every((h) => h.msg_type === HELLO_VERIFY_REQUEST);
+          return repeat ? Promise.resolve() : handle(assembled);
+        };
+      });
     });
-  });
+  }
 }

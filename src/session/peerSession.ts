@@ -81,11 +81,11 @@ interface ReceivedCodec {
 /** A peer that does not come back within this time after ICE reports "disconnected" is closed. */
 const DISCONNECT_GRACE_MS = 10_000;
 const POLL_INTERVAL_MS = 20;
-/** The kernel's cap on receive buffers is the same for every session: say so once per process. */
-let cappedWarningLogged = false;
 const KEYFRAME_INTERVAL_MS = 500;
 const LIMIT_CHECK_INTERVAL_MS = 1000;
 const MAX_PENDING_CANDIDATES = 100;
+/** The kernel's cap on receive buffers is the same for every session: say so once per process. */
+let cappedWarningLogged = false;
 
 /**
  * One remote peer: owns its werift RTCPeerConnection, one media pipeline per received track and
@@ -195,8 +195,7 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
     await this.remoteApplied();
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
-    this.growSocketBuffers(pc);
-    ignoreRepeatedHelloVerify(pc);
+    this.afterGathering(pc);
     if (this.closing) {
       throw new RecbotError("ice_failed", "ICE failed before the answer was sent: the offer has no usable candidates", { sessionId: this.id });
     }
@@ -221,8 +220,7 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
     for (let i = 0; i < audio; i++) pc.addTransceiver("audio", { direction: "recvonly" });
     for (let i = 0; i < video; i++) pc.addTransceiver("video", { direction: "recvonly" });
     await pc.setLocalDescription(await pc.createOffer());
-    this.growSocketBuffers(pc);
-    ignoreRepeatedHelloVerify(pc);
+    this.afterGathering(pc);
     if (this.closing) throw new InvalidStateError("session closed while offering", { sessionId: this.id });
     this.log.info({ audio, video }, "offer created");
     return pc.localDescription!.sdp;
@@ -277,8 +275,12 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
     for (const c of this.pendingCandidates.splice(0)) await this.applyCandidate(c);
   }
 
-  /** After gathering, werift's sockets exist: give them room to ride out event-loop pauses (socketBuffers.ts). */
-  private growSocketBuffers(pc: RTCPeerConnection): void {
+  /**
+   * After gathering werift's sockets and DTLS transports exist: give the sockets room to ride out event-loop pauses
+   * (socketBuffers.ts) and keep a repeated HelloVerifyRequest from failing the handshake (dtlsRepeats.ts).
+   */
+  private afterGathering(pc: RTCPeerConnection): void {
+    ignoreRepeatedHelloVerify(pc);
     const wanted = this.deps.config.udpReceiveBufferBytes;
     if (!wanted) return;
     const { sockets, grantedBytes } = growReceiveBuffers(pc, wanted);
