@@ -122,3 +122,9 @@ const OPUS_SILENCE_20MS_STEREO: Buffer = Buffer.from([0xfc, 0xff, 0xfe]);
 export function opusSilenceLike(neighbour: Buffer | undefined): Buffer {
   return neighbour && neighbour.length > 0 && (neighbour[0] & 0x04) !== 0 ? OPUS_SILENCE_20MS_STEREO : OPUS_SILENCE_20MS;
 }
+
+/** Frame size from a VP8 keyframe header (RFC 6386 §9.1: start code 9d 01 2a, then 14-bit width and height). */
+export function vp8Size(data: Buffer): { width: number; height: number } | undefined {
+  if (!vp8Key(data)) return undefined;
+  return { width: data.readUInt16LE(6) & 0x3fff, height: data.readUInt16LE(8) & 0x3fff };
+}

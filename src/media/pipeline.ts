@@ -1,12 +1,10 @@
 import type { RtpPacket } from "werift";
-import { opusSamples, opusSilenceLike } from "./bitstream.ts";
 import type { TrackClock } from "./clock.ts";
 import { FrameAssembler, type AssembledFrame } from "./frameAssembler.ts";
 import { JitterBuffer } from "./jitterBuffer.ts";
+import { OpusPadding } from "./opusPadding.ts";
 import type { CodecName, Frame, MediaKind, TrackStats } from "./types.ts";
 
-/** 20 ms at Opus's 48 kHz RTP clock. */
-const SILENCE_FRAME_SAMPLES = 960;
 /** Longer gaps (10 min) are not a pause but a new RTP timeline, which the clock re-anchors (MAX_RTP_JUMP_S). */
 const MAX_SILENCE_FILL_SAMPLES = 48000 * 600;
 
@@ -21,7 +19,7 @@ export interface TrackPipelineOptions {
 }
 
 export interface PipelineOutput {
-  /** Where frames go; a pipeline made before its sink starts with a no-op (see setOutput). */
+  /** Where frames go (the recorder's track). */
   frame(frame: Frame): void;
   requestKeyframe(): void;
 }
@@ -41,8 +39,8 @@ export class TrackPipeline {
   private lastKeyframeRequestMs = -Infinity;
   /** Arrival of the packet that completed the frame being emitted (time spent in the jitter buffer excluded). */
   private arrivalMs = 0;
-  /** Opus: RTP time where the last frame ended, to find gaps (DTX, loss) on the timeline. */
-  private audioEnd = -1;
+  /** Opus: fills gaps on the RTP timeline (DTX, loss) with silence. */
+  private readonly padding: OpusPadding | undefined;
 
   private readonly options: TrackPipelineOptions;
   private readonly out: PipelineOutput;
@@ -52,6 +50,7 @@ export class TrackPipeline {
     this.out = out;
     this.jitter = new JitterBuffer({ maxDelayMs: options.jitterDelayMs, capacity: options.kind === "video" ? 2048 : 256 });
     this.keyframeWanted = options.kind === "video";
+    if (options.codec === "opus") this.padding = new OpusPadding({ unitsPerSample: 1, wrap32: true, maxGap: MAX_SILENCE_FILL_SAMPLES });
     this.assembler = new FrameAssembler(options.codec, options.kind, {
       frame: (f) => this.emit(f),
       needKeyframe: () => {
@@ -74,10 +73,6 @@ export class TrackPipeline {
   /** Asks for a keyframe at the next poll (throttled), e.g. when a recorder starts a new segment. */
   wantKeyframe(): void {
     if (this.options.kind === "video") this.keyframeWanted = true;
-  }
-
-  setOutput(frame: (frame: Frame) => void): void {
-    this.out.frame = frame;
   }
 
   push(packet: RtpPacket, nowMs: number): void {
@@ -127,25 +122,17 @@ export class TrackPipeline {
   }
 
   private emit(f: AssembledFrame): void {
-    if (this.options.codec === "opus") this.fillSilence(f);
+    if (this.padding) {
+      // DTX senders stop sending in silence (one packet per 400 ms), and lost packets leave holes.
+      this.stats.silenceFilled += this.padding.fill(f.rtpTimestamp, this.emitSilence, f.data);
+      this.padding.played(f.rtpTimestamp, f.data);
+    }
     this.emitFrame(f);
   }
 
-  /**
-   * DTX senders stop sending in silence (one packet per 400 ms), and lost packets leave holes: fill them with
-   * silent 20 ms frames, so the audio track covers its wall time even for players that ignore timestamps.
-   */
-  private fillSilence(f: AssembledFrame): void {
-    const gap = this.audioEnd < 0 ? 0 : (f.rtpTimestamp - this.audioEnd) | 0;
-    if (gap >= SILENCE_FRAME_SAMPLES && gap <= MAX_SILENCE_FILL_SAMPLES) {
-      const silence = opusSilenceLike(f.data);
-      for (let t = 0; t + SILENCE_FRAME_SAMPLES <= gap; t += SILENCE_FRAME_SAMPLES) {
-        this.stats.silenceFilled++;
-        this.emitFrame({ keyframe: true, data: silence, rtpTimestamp: (this.audioEnd + t) >>> 0 });
-      }
-    }
-    this.audioEnd = (f.rtpTimestamp + (opusSamples(f.data) || SILENCE_FRAME_SAMPLES)) >>> 0;
-  }
+  private readonly emitSilence = (rtpTimestamp: number, data: Buffer): void => {
+    this.emitFrame({ keyframe: true, data, rtpTimestamp });
+  };
 
   private emitFrame(f: AssembledFrame): void {
     if (f.keyframe && this.options.kind === "video") this.keyframeWanted = false;

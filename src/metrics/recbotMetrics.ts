@@ -1,5 +1,5 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
-import type { SessionTotals } from "../session/peerSession.ts";
+import type { SessionTotals } from "../session/session.ts";
 import type { SessionRegistry } from "../session/sessionRegistry.ts";
 
 const totalsHelp: Record<keyof SessionTotals, [string, string]> = {

@@ -1,76 +1,27 @@
 import { EventEmitter } from "node:events";
 import type { FastifyBaseLogger as Logger } from "fastify";
-import { RTCPeerConnection, RtcpSrPacket, type MediaStreamTrack, type RTCRtpCodecParameters, type RTCRtpReceiver, type RTCRtpTransceiver, type RtpPacket } from "werift";
+import { RTCPeerConnection, type RTCRtpCodecParameters } from "werift";
 import type { Config } from "../config/schema.ts";
-import { StreamClock, wallMs } from "../media/clock.ts";
-import { TrackPipeline } from "../media/pipeline.ts";
+import { wallMs } from "../media/clock.ts";
 import type { CodecName, MediaKind, TrackStats } from "../media/types.ts";
 import type { RecordingMetadata } from "../recordings/metadata.ts";
 import type { RecordingStore } from "../recordings/store.ts";
-import { StreamRecorder, type RecorderTrack } from "../sinks/ffmpegRecorder/streamRecorder.ts";
 import { InvalidSdpError, InvalidStateError, RecbotError, UnsupportedCodecError, errorMessage } from "../util/errors.ts";
+import { afterGathering } from "./afterGathering.ts";
 import { acceptBundleOnly } from "./bundleOnly.ts";
+import { CandidateQueue } from "./candidateQueue.ts";
 import { answeredCodecs, chooseCodecs, codecTable, offerCodecs } from "./codecs.ts";
-import { EchoForwarder } from "./echoForwarder.ts";
 import { iceOptions } from "./iceOptions.ts";
+import type { TrackOffer } from "./receivedTrack.ts";
+import { RemoteStream } from "./remoteStream.ts";
 import { selectedPair, type SelectedPair } from "./selectedPair.ts";
-import { growReceiveBuffers } from "./socketBuffers.ts";
-import { ignoreRepeatedHelloVerify } from "./dtlsRepeats.ts";
-
-export interface IceCandidateJson {
-  candidate: string;
-  sdpMid?: string | null;
-  sdpMLineIndex?: number | null;
-  usernameFragment?: string | null;
-}
-
-export interface RecordingEvent {
-  recordingId: string;
-  state: "started" | "finished" | "failed";
-  file: string;
-  streamId: string;
-  error?: string;
-}
-
-export interface PeerSessionEvents {
-  candidate: [IceCandidateJson | null];
-  recording: [RecordingEvent, RecordingMetadata];
-  closed: [reason: string];
-}
+import { emptyTotals, type CallOptions, type CloseReason, type IceCandidateJson, type OfferOptions, type Session, type SessionEvents, type SessionTotals } from "./session.ts";
 
 export interface PeerSessionDeps {
   config: Config;
   store: RecordingStore;
   log: Logger;
   codecPreference: readonly CodecName[];
-}
-
-/** Counters of one session, summed by the registry for /metrics. */
-export interface SessionTotals {
-  packets: number;
-  bytes: number;
-  lost: number;
-  nacks: number;
-  keyframeRequests: number;
-  framesWritten: number;
-  recordingBytes: number;
-}
-
-interface TrackState {
-  track: MediaStreamTrack;
-  /** The remote MediaStream (msid) the track belongs to, "-" when the offer names none. */
-  streamId: string;
-  receiver: RTCRtpReceiver;
-  pipeline: TrackPipeline;
-  ssrc: number;
-  /** Packets with a payload type other than the negotiated one (dropped). */
-  foreignPackets: number;
-  echo?: EchoForwarder;
-}
-
-export interface OfferOptions {
-  /** Send each received track back on the same connection (the offer's m-lines must be sendrecv). */
-  echo?: boolean;
 }
 
 interface ReceivedCodec {
@@ -81,35 +32,29 @@ interface ReceivedCodec {
 /** A peer that does not come back within this time after ICE reports "disconnected" is closed. */
 const DISCONNECT_GRACE_MS = 10_000;
 const POLL_INTERVAL_MS = 20;
-const KEYFRAME_INTERVAL_MS = 500;
 const LIMIT_CHECK_INTERVAL_MS = 1000;
-const MAX_PENDING_CANDIDATES = 100;
-/** The kernel's cap on receive buffers is the same for every session: say so once per process. */
-let cappedWarningLogged = false;
 
 /**
- * One remote peer: owns its werift RTCPeerConnection, one media pipeline per received track and
- * one recorder per remote MediaStream. Closes on request, on ICE/DTLS failure, or when the peer
- * stays disconnected; closing finalizes the recordings first.
+ * One remote peer: signaling (offer/answer, trickle ICE), its werift RTCPeerConnection and its lifecycle.
+ * The media is owned by one RemoteStream per remote MediaStream, built once the remote description names
+ * the tracks. Closes on request, on ICE/DTLS failure, on limits, or when the peer stays disconnected;
+ * closing closes the streams (which finalize their recordings), then the peer connection.
  */
-export class PeerSession extends EventEmitter<PeerSessionEvents> {
+export class PeerSession extends EventEmitter<SessionEvents> implements Session {
   readonly id: string;
   readonly log: Logger;
   readonly createdAt = Date.now();
   private pc: RTCPeerConnection | undefined;
-  private readonly pendingCandidates: (IceCandidateJson | null)[] = [];
-  private remoteDescriptionSet = false;
+  private readonly candidates: CandidateQueue;
   private answerCodecs: Map<string, ReceivedCodec> | undefined;
-  private readonly tracks: TrackState[] = [];
-  private readonly recorders: StreamRecorder[] = [];
-  /** One clock per remote MediaStream, so its tracks share the RTCP sender-report offset. */
-  private readonly clocks = new Map<string, StreamClock>();
+  /** Tracks announced by werift while a remote description is applied; they become streams after it. */
+  private readonly offers: TrackOffer[] = [];
+  private readonly streams: RemoteStream[] = [];
   private pollTimer: NodeJS.Timeout | undefined;
   private limitTimer: NodeJS.Timeout | undefined;
   private connectTimer: NodeJS.Timeout | undefined;
   private disconnectTimer: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
-  private lastMediaMs = 0;
   /** Echo mode: every received track is sent back on its own transceiver. */
   private echo = false;
 
@@ -120,6 +65,7 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
     this.deps = deps;
     this.id = id;
     this.log = deps.log.child({ sessionId: id });
+    this.candidates = new CandidateQueue(id);
   }
 
   get closed(): boolean {
@@ -136,31 +82,21 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
   }
 
   get recordings(): readonly RecordingMetadata[] {
-    return this.recorders.map((r) => r.meta);
+    return this.streams.map((s) => s.recorder.meta);
   }
 
   get trackStats(): TrackStats[] {
-    return this.tracks.map((t) => t.pipeline.stats);
+    return this.streams.flatMap((s) => s.tracks.map((t) => t.pipeline.stats));
   }
 
   /** The codecs of the tracks being received, e.g. ["video:vp8", "audio:opus"]. */
   get trackCodecs(): string[] {
-    return this.tracks.map((t) => `${t.pipeline.kind}:${t.pipeline.codec}`);
+    return this.streams.flatMap((s) => s.tracks.map((t) => `${t.pipeline.kind}:${t.pipeline.codec}`));
   }
 
   totals(): SessionTotals {
-    const totals: SessionTotals = { packets: 0, bytes: 0, lost: 0, nacks: 0, keyframeRequests: 0, framesWritten: 0, recordingBytes: 0 };
-    for (const t of this.tracks) {
-      totals.packets += t.pipeline.stats.packets;
-      totals.bytes += t.pipeline.stats.bytes;
-      totals.lost += t.pipeline.stats.lost;
-      totals.keyframeRequests += t.pipeline.stats.keyframeRequests;
-      totals.nacks += t.pipeline.stats.nacks;
-    }
-    for (const r of this.recorders) {
-      totals.framesWritten += r.progress.frames;
-      totals.recordingBytes += r.progress.bytes;
-    }
+    const totals = emptyTotals();
+    for (const s of this.streams) s.addTotals(totals);
     return totals;
   }
 
@@ -195,12 +131,12 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
     await this.remoteApplied();
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
-    this.afterGathering(pc);
+    afterGathering(pc, this.deps.config.udpReceiveBufferBytes, this.log);
     if (this.closing) {
       throw new RecbotError("ice_failed", "ICE failed before the answer was sent: the offer has no usable candidates", { sessionId: this.id });
     }
     this.startPolling();
-    this.log.info({ tracks: this.tracks.map((t) => `${t.track.kind}:${t.pipeline.codec}`) }, "offer answered");
+    this.log.info({ tracks: this.trackCodecs }, "offer answered");
     return pc.localDescription!.sdp;
   }
 
@@ -208,7 +144,7 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
    * recbot as the caller: an offer with recvonly transceivers and one codec per kind (the first of
    * `codecs` that recbot records, else of its preference; see offerCodecs); the answer goes to `acceptAnswer`.
    */
-  async createOffer({ audio = 1, video = 1, codecs }: { audio?: number; video?: number; codecs?: readonly CodecName[] } = {}): Promise<string> {
+  async createOffer({ audio = 1, video = 1, codecs }: CallOptions = {}): Promise<string> {
     this.checkFresh();
     const preference = codecs ? codecs.filter((c) => this.deps.codecPreference.includes(c)) : this.deps.codecPreference;
     for (const kind of ["audio", "video"] as const) {
@@ -220,7 +156,7 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
     for (let i = 0; i < audio; i++) pc.addTransceiver("audio", { direction: "recvonly" });
     for (let i = 0; i < video; i++) pc.addTransceiver("video", { direction: "recvonly" });
     await pc.setLocalDescription(await pc.createOffer());
-    this.afterGathering(pc);
+    afterGathering(pc, this.deps.config.udpReceiveBufferBytes, this.log);
     if (this.closing) throw new InvalidStateError("session closed while offering", { sessionId: this.id });
     this.log.info({ audio, video }, "offer created");
     return pc.localDescription!.sdp;
@@ -241,7 +177,7 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
     }
     await this.remoteApplied();
     this.startPolling();
-    this.log.info({ tracks: this.tracks.map((t) => `${t.track.kind}:${t.pipeline.codec}`) }, "answer applied");
+    this.log.info({ tracks: this.trackCodecs }, "answer applied");
   }
 
   private checkFresh(): void {
@@ -264,33 +200,14 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
     pc.ontrack = ({ track, receiver, streams, transceiver }) => {
       const codec = codecOf(track.kind as MediaKind, transceiver.mid ?? undefined);
       const streamId = streams[0]?.id ?? receiver.remoteStreamId ?? track.streamId ?? "-";
-      if (codec) this.addTrack(track, receiver, streamId, codec, this.echo ? transceiver : undefined);
+      if (codec) this.offers.push({ track, receiver, streamId, ...codec, echoOn: this.echo ? transceiver : undefined });
     };
     return pc;
   }
 
   private async remoteApplied(): Promise<void> {
-    this.remoteDescriptionSet = true;
-    this.createRecorders();
-    for (const c of this.pendingCandidates.splice(0)) await this.applyCandidate(c);
-  }
-
-  /**
-   * After gathering werift's sockets and DTLS transports exist: give the sockets room to ride out event-loop pauses
-   * (socketBuffers.ts) and keep a repeated HelloVerifyRequest from failing the handshake (dtlsRepeats.ts).
-   */
-  private afterGathering(pc: RTCPeerConnection): void {
-    ignoreRepeatedHelloVerify(pc);
-    const wanted = this.deps.config.udpReceiveBufferBytes;
-    if (!wanted) return;
-    const { sockets, grantedBytes } = growReceiveBuffers(pc, wanted);
-    if (sockets && grantedBytes < wanted && !cappedWarningLogged) {
-      cappedWarningLogged = true;
-      this.log.warn(
-        { wantedBytes: wanted, grantedBytes },
-        `the kernel capped UDP receive buffers at ${grantedBytes} bytes: short pauses will drop packets under load; as root: sysctl -w net.core.rmem_max=${wanted}`,
-      );
-    }
+    this.createStreams();
+    await this.candidates.open(this.pc!);
   }
 
   private startPolling(): void {
@@ -302,137 +219,36 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
   /** A remote ICE candidate (null: end of candidates). Held until the offer is applied. */
   async addCandidate(candidate: IceCandidateJson | null): Promise<void> {
     if (this.closing) throw new InvalidStateError("session is closed", { sessionId: this.id });
-    if (!this.remoteDescriptionSet) {
-      if (this.pendingCandidates.length >= MAX_PENDING_CANDIDATES) {
-        throw new RecbotError("too_many_candidates", `more than ${MAX_PENDING_CANDIDATES} candidates before the offer`, { sessionId: this.id });
-      }
-      this.pendingCandidates.push(candidate);
-      return;
-    }
-    await this.applyCandidate(candidate);
+    await this.candidates.add(candidate);
   }
 
-  private async applyCandidate(candidate: IceCandidateJson | null): Promise<void> {
-    const pc = this.pc!;
-    if (candidate === null || candidate.candidate === "") return; // end of candidates: werift needs nothing
-    try {
-      await pc.addIceCandidate({
-        candidate: candidate.candidate,
-        sdpMid: candidate.sdpMid ?? undefined,
-        sdpMLineIndex: candidate.sdpMLineIndex ?? undefined,
-      });
-    } catch (err) {
-      throw new RecbotError("invalid_candidate", `the candidate was rejected: ${errorMessage(err)}`, { sessionId: this.id });
-    }
-  }
-
-  private addTrack(
-    track: MediaStreamTrack, receiver: RTCRtpReceiver, streamId: string, { codec, payloadType }: ReceivedCodec, echoOn?: RTCRtpTransceiver,
-  ): void {
-    const state: TrackState = {
-      track, receiver, streamId, ssrc: track.ssrc ?? 0, foreignPackets: 0,
-      pipeline: new TrackPipeline(
-        {
-          kind: track.kind as "audio" | "video",
-          codec,
-          clock: this.streamClock(streamId).track(codecTable[codec].clockRate, track.kind as "audio" | "video"),
-          jitterDelayMs: track.kind === "video" ? this.deps.config.jitterVideoMs : this.deps.config.jitterAudioMs,
-          keyframeIntervalMs: KEYFRAME_INTERVAL_MS,
-        },
-        {
-          frame: () => {}, // replaced when the recorder is attached (createRecorders)
-          requestKeyframe: () => this.requestKeyframe(state),
-        },
-      ),
-    };
-    if (echoOn) state.echo = new EchoForwarder(echoOn, () => this.requestKeyframe(state));
-    this.tracks.push(state);
-    track.onReceiveRtp.subscribe((packet: RtpPacket) => {
-      if (this.closing) return;
-      if (packet.header.payloadType !== payloadType) {
-        // Another codec than negotiated: never feed it to this codec's depacketizer.
-        if (state.foreignPackets++ === 0) {
-          this.log.warn({ kind: track.kind, expected: payloadType, got: packet.header.payloadType }, "peer sends an unexpected payload type; dropping it");
-        }
-        return;
-      }
-      const now = wallMs();
-      state.ssrc = packet.header.ssrc;
-      this.lastMediaMs = now;
-      state.echo?.forward(packet);
-      state.pipeline.push(packet, now);
-    });
-    receiver.onPacketLost.subscribe(() => {
-      state.pipeline.stats.nacks++;
-    });
-    // werift routes only sender reports here; their NTP time is parsed by the clock, not by werift (WERIFT.md).
-    track.onReceiveRtcp.subscribe((packet) => {
-      if (this.closing || !(packet instanceof RtcpSrPacket)) return;
-      state.pipeline.senderReport(packet.senderInfo.ntpTimestamp, packet.senderInfo.rtpTimestamp, wallMs());
-      const clock = state.pipeline.clock;
-      this.log.debug({ kind: track.kind, jumpMs: clock.lastJumpMicros / 1000, correctionMs: clock.pendingCorrectionMicros / 1000, untrusted: clock.untrustedReports }, "sender report");
-    });
-  }
-
-  private streamClock(streamId: string): StreamClock {
-    let clock = this.clocks.get(streamId);
-    if (!clock) this.clocks.set(streamId, (clock = new StreamClock()));
-    return clock;
-  }
-
-  private requestKeyframe(state: TrackState): void {
-    if (!state.ssrc) return;
-    this.log.debug({ ssrc: state.ssrc }, "requesting keyframe (PLI)");
-    state.receiver.sendRtcpPLI(state.ssrc).catch((err) => this.log.debug({ err }, "PLI not sent"));
-  }
-
-  /** One recorder per remote MediaStream (msid); tracks without a stream share one. */
-  private createRecorders(): void {
-    const byStream = new Map<string, TrackState[]>();
-    for (const t of this.tracks) {
-      const key = t.streamId;
-      byStream.set(key, [...(byStream.get(key) ?? []), t]);
-    }
-    for (const [streamId, states] of byStream) {
-      const tracks: RecorderTrack[] = states.map((s) => ({
-        kind: s.pipeline.kind,
-        codec: s.pipeline.codec,
-        clockRate: codecTable[s.pipeline.codec].clockRate,
-        channels: s.pipeline.codec === "opus" ? 2 : 1,
-      }));
-      const recorder = new StreamRecorder({
-        store: this.deps.store, sessionId: this.id, streamId, tracks, log: this.log,
-        trackStats: () => states.map((s) => ({ ...s.pipeline.stats })),
-      });
-      const report = (state: RecordingEvent["state"], meta: RecordingMetadata, error?: Error) =>
-        this.emit("recording", { recordingId: meta.id, state, file: meta.file, streamId, error: error?.message }, meta);
-      recorder.on("started", (m) => report("started", m));
-      recorder.on("finished", (m) => report("finished", m));
-      recorder.on("failed", (m, err) => {
-        report("failed", m, err);
+  /** One RemoteStream per remote MediaStream (msid), with all its tracks; tracks without a stream share one. */
+  private createStreams(): void {
+    const byStream = new Map<string, TrackOffer[]>();
+    for (const offer of this.offers.splice(0)) byStream.set(offer.streamId, [...(byStream.get(offer.streamId) ?? []), offer]);
+    for (const [streamId, offers] of byStream) {
+      const stream = new RemoteStream(streamId, offers, { config: this.deps.config, store: this.deps.store, sessionId: this.id, log: this.log });
+      stream.on("recording", (event, meta) => {
+        this.emit("recording", event, meta);
         // Nothing left to record: end the session rather than keep a peer we ignore.
-        if (this.recorders.every((r) => r.meta.state === "failed")) void this.close("recording_failed");
+        if (event.state === "failed" && this.streams.every((s) => s.failed)) void this.close("recording_failed");
       });
-      recorder.on("keyframeNeeded", () => states.forEach((s) => s.pipeline.wantKeyframe()));
-      states.forEach((s, index) => s.pipeline.setOutput((frame) => recorder.write(index, frame)));
-      this.recorders.push(recorder);
+      this.streams.push(stream);
     }
   }
 
   private poll(): void {
     const now = wallMs();
-    for (const t of this.tracks) t.pipeline.poll(now);
+    for (const s of this.streams) s.poll(now);
   }
 
   /** Recordings over the configured duration or size are finalized and the session ends. */
   private checkLimits(): void {
     const { maxRecordingSeconds, maxRecordingBytes, peerTimeoutSeconds } = this.deps.config;
-    if (this.lastMediaMs > 0 && wallMs() - this.lastMediaMs > peerTimeoutSeconds * 1000) return void this.close("peer_timeout");
-    for (const r of this.recorders) {
-      const { durationMs, bytes } = r.progress;
-      if (durationMs >= maxRecordingSeconds * 1000) return void this.close("max_duration");
-      if (bytes >= maxRecordingBytes) return void this.close("max_size");
-    }
+    const lastMediaMs = Math.max(0, ...this.streams.map((s) => s.lastMediaMs));
+    if (lastMediaMs > 0 && wallMs() - lastMediaMs > peerTimeoutSeconds * 1000) return void this.close("peer_timeout");
+    if (this.streams.some((s) => s.recorder.progress.durationMs >= maxRecordingSeconds * 1000)) return void this.close("max_duration");
+    if (this.streams.some((s) => s.recorder.progress.bytes >= maxRecordingBytes)) return void this.close("max_size");
   }
 
   private onConnectionState(state: string): void {
@@ -449,23 +265,21 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
   }
 
   /** Finalizes every recording, then closes the peer connection. Idempotent. */
-  close(reason = "closed"): Promise<void> {
+  close(reason: CloseReason = "closed"): Promise<void> {
     this.closing ??= this.shutdown(reason);
     return this.closing;
   }
 
-  private async shutdown(reason: string): Promise<void> {
-    this.log.info({ reason, tracks: this.tracks.map((t) => ({ kind: t.pipeline.kind, ...t.pipeline.stats })) }, "closing session");
+  private async shutdown(reason: CloseReason): Promise<void> {
+    this.log.info({ reason, tracks: this.streams.flatMap((s) => s.tracks.map((t) => ({ kind: t.kind, ...t.pipeline.stats }))) }, "closing session");
     clearInterval(this.pollTimer);
     clearInterval(this.limitTimer);
     clearTimeout(this.connectTimer);
     clearTimeout(this.disconnectTimer);
-    for (const t of this.tracks) {
-      t.echo?.close();
-      t.pipeline.flush();
-    }
+    // The streams stop taking packets and flush at once; their recordings finalize while the peer closes.
+    const streamsClosed = Promise.all(this.streams.map((s) => s.close()));
     const pcClosed = this.pc?.close().catch((err) => this.log.warn({ err }, "peer connection close failed"));
-    await Promise.all(this.recorders.map((r) => r.close()));
+    await streamsClosed;
     await pcClosed;
     this.emit("closed", reason);
     this.removeAllListeners();

@@ -1,13 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import type { RecordingMetadata } from "../recordings/metadata.ts";
-import { PeerSession, type PeerSessionDeps, type RecordingEvent, type SessionTotals } from "./peerSession.ts";
-import type { Session } from "./session.ts";
+import { PeerSession, type PeerSessionDeps } from "./peerSession.ts";
+import { emptyTotals, type CloseReason, type RecordingEvent, type Session, type SessionTotals } from "./session.ts";
 import { WorkerPool } from "./workerPool.ts";
 
 export interface SessionRegistryEvents {
   recording: [RecordingEvent, RecordingMetadata];
-  closed: [reason: string];
+  closed: [reason: CloseReason];
 }
 
 /**
@@ -19,7 +19,7 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
   private readonly deps: PeerSessionDeps;
   /** Session worker threads (config `workers` > 1); without them sessions run in this thread. */
   private readonly pool: WorkerPool | undefined;
-  private readonly retired: SessionTotals = { packets: 0, bytes: 0, lost: 0, nacks: 0, keyframeRequests: 0, framesWritten: 0, recordingBytes: 0 };
+  private readonly retired: SessionTotals = emptyTotals();
 
   constructor(deps: PeerSessionDeps) {
     super();
@@ -67,7 +67,7 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
     return sum;
   }
 
-  async closeAll(reason: string): Promise<void> {
+  async closeAll(reason: CloseReason): Promise<void> {
     await Promise.all(this.list().map((s) => s.close(reason)));
   }
 
@@ -82,7 +82,7 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
   }
 
   /** Server shutdown: finalizes every session, then stops the session workers. */
-  async close(reason: string): Promise<void> {
+  async close(reason: CloseReason): Promise<void> {
     await this.closeAll(reason);
     await this.pool?.terminate();
   }

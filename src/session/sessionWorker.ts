@@ -8,9 +8,10 @@ import pino from "pino";
 import type { Config } from "../config/schema.ts";
 import type { RecordingMetadata } from "../recordings/metadata.ts";
 import { RecordingStore } from "../recordings/store.ts";
-import { RecbotError, errorMessage } from "../util/errors.ts";
+import { InvalidStateError, toWire } from "../util/errors.ts";
 import { PeerSession } from "./peerSession.ts";
-import type { FromWorker, SessionState, ToWorker, WireError, WorkerInit } from "./workerProtocol.ts";
+import { sessionCalls, type SessionEvents } from "./session.ts";
+import type { CallMessage, EventMessage, FromWorker, MirroredState, ToWorker, WorkerInit } from "./workerProtocol.ts";
 
 const STATE_INTERVAL_MS = 1000;
 
@@ -40,7 +41,7 @@ const store = new ForwardingStore(config.recordingsDir);
 const log = pino({ level: config.logLevel }).child({ worker: index });
 const sessions = new Map<string, PeerSession>();
 
-function stateOf(session: PeerSession): SessionState {
+function stateOf(session: PeerSession): MirroredState {
   return {
     totals: session.totals(),
     trackCodecs: session.trackCodecs,
@@ -52,46 +53,34 @@ function stateOf(session: PeerSession): SessionState {
 
 const pushState = (session: PeerSession) => post({ t: "state", id: session.id, state: stateOf(session) });
 
-function wireError(err: unknown): WireError {
-  if (err instanceof RecbotError) return { name: err.name, code: err.code, message: err.message };
-  return { name: "Error", message: errorMessage(err) };
-}
-
 function create(id: string): void {
   const session = new PeerSession(id, { config, store, log, codecPreference: config.codecs });
   sessions.set(id, session);
-  session.on("candidate", (c) => post({ t: "event", id, event: "candidate", args: [c] }));
+  const forward = <E extends keyof SessionEvents>(event: E, ...args: SessionEvents[E]) => post({ t: "event", id, event, args } as EventMessage);
+  session.on("candidate", (c) => forward("candidate", c));
   session.on("recording", (event, meta) => {
     pushState(session);
-    post({ t: "event", id, event: "recording", args: [event, structuredClone(meta)] });
+    forward("recording", event, structuredClone(meta));
   });
   session.once("closed", (reason) => {
     sessions.delete(id);
     pushState(session); // final counters before "closed", so the registry retires the right totals
-    post({ t: "event", id, event: "closed", args: [reason] });
+    forward("closed", reason);
   });
 }
 
-async function call(message: Extract<ToWorker, { t: "call" }>): Promise<unknown> {
+/** The dispatcher: any method of the session contract's SessionCalls, by name. */
+async function call(message: CallMessage): Promise<unknown> {
   const session = sessions.get(message.id);
-  if (!session) throw new RecbotError("invalid_state", "session is closed", { sessionId: message.id });
-  const args = message.args as never[];
-  switch (message.method) {
-    case "acceptOffer":
-      return session.acceptOffer(args[0], args[1]);
-    case "createOffer":
-      return session.createOffer(args[0]);
-    case "acceptAnswer":
-      return session.acceptAnswer(args[0]);
-    case "addCandidate":
-      return session.addCandidate(args[0]);
-  }
+  if (!session) throw new InvalidStateError("session is closed", { sessionId: message.id });
+  if (!sessionCalls.includes(message.method)) throw new TypeError(`not a session method: ${String(message.method)}`);
+  return (session[message.method] as (...args: unknown[]) => Promise<unknown>).apply(session, message.args);
 }
 
 function reply(req: number, work: () => Promise<unknown>): void {
   work().then(
     (value) => post({ t: "reply", req, value }),
-    (err) => post({ t: "reply", req, error: wireError(err) }),
+    (err) => post({ t: "reply", req, error: toWire(err) }),
   );
 }
 

@@ -2,7 +2,8 @@ import { Worker } from "node:worker_threads";
 import type { FastifyBaseLogger as Logger } from "fastify";
 import type { Config } from "../config/schema.ts";
 import type { RecordingStore } from "../recordings/store.ts";
-import { errorMessage } from "../util/errors.ts";
+import type { RecordingMetadata } from "../recordings/metadata.ts";
+import { errorMessage, type WireError } from "../util/errors.ts";
 import { RemoteSession, type WorkerLink } from "./remoteSession.ts";
 import type { FromWorker, ToWorker, WorkerInit } from "./workerProtocol.ts";
 
@@ -23,6 +24,10 @@ class SessionWorker implements WorkerLink {
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
   private nextReq = 1;
   private exited = false;
+  /** Stopped by the pool (server close), not died. */
+  private terminating = false;
+  /** Called when the thread dies on its own (the pool replaces it). */
+  onDied: ((worker: SessionWorker) => void) | undefined;
   private readonly log: Logger;
   private readonly store: RecordingStore;
   /** Resolves when the worker has loaded its modules and listens for messages. */
@@ -46,7 +51,7 @@ class SessionWorker implements WorkerLink {
   }
 
   request(build: (req: number) => ToWorker): Promise<unknown> {
-    if (this.exited) return Promise.reject({ name: "RecbotError", code: "worker_failed", message: "the session worker has stopped" });
+    if (this.exited) return Promise.reject({ code: "worker_failed", message: "the session worker has stopped" } satisfies WireError);
     const req = this.nextReq++;
     return new Promise((resolve, reject) => {
       this.pending.set(req, { resolve, reject });
@@ -90,13 +95,35 @@ class SessionWorker implements WorkerLink {
   private onExit(code: number): void {
     this.exited = true;
     this.onReady(); // nothing to wait for any more (sessions placed here end with worker_failed)
-    for (const waiter of this.pending.values()) waiter.reject({ name: "RecbotError", code: "worker_failed", message: `the session worker exited (${code})` });
+    const error: WireError = { code: "worker_failed", message: `the session worker exited (${code})` };
+    for (const waiter of this.pending.values()) waiter.reject(error);
     this.pending.clear();
-    for (const s of [...this.sessions.values()]) s.end("worker_failed");
+    if (this.terminating) return;
+    this.log.error({ exitCode: code, sessions: this.sessions.size }, "session worker died; its sessions end and a new worker takes its place");
+    for (const s of [...this.sessions.values()]) void this.interrupt(s, error.message);
+    this.onDied?.(this);
+  }
+
+  /**
+   * A session whose thread died mid-call: its ffmpeg processes lose their input and finalize what they got
+   * (Matroska stays playable up to the last cluster); the sidecars say "interrupted", the clients get the
+   * "failed" recording event, then the session ends with worker_failed.
+   */
+  private async interrupt(session: RemoteSession, why: string): Promise<void> {
+    for (const meta of session.recordings) {
+      if (meta.state !== "recording" || !meta.segments?.length) continue; // never started: no file
+      const interrupted: RecordingMetadata = { ...meta, state: "interrupted", endedAt: new Date().toISOString(), error: why };
+      await this.store.writeMetadata(interrupted).catch((err) => this.log.warn({ err }, "metadata write failed"));
+      session.receive({
+        t: "event", id: session.id, event: "recording",
+        args: [{ recordingId: meta.id, state: "failed", file: meta.file, streamId: meta.streamId, error: why }, interrupted],
+      });
+    }
+    session.end("worker_failed");
   }
 
   async terminate(): Promise<void> {
-    this.exited = true;
+    this.terminating = true;
     await this.worker.terminate();
   }
 }
@@ -107,11 +134,26 @@ class SessionWorker implements WorkerLink {
  */
 export class WorkerPool {
   private readonly workers: SessionWorker[];
+  private readonly configs: Config[];
+  private readonly store: RecordingStore;
+  private readonly log: Logger;
 
   constructor(config: Config, store: RecordingStore, log: Logger) {
     const slices = config.udpPortRange ? portSlices(config.udpPortRange, config.workers) : undefined;
-    this.workers = Array.from({ length: config.workers }, (_, i) =>
-      new SessionWorker(i, slices ? { ...config, udpPortRange: slices[i] } : config, store, log));
+    this.configs = Array.from({ length: config.workers }, (_, i) => (slices ? { ...config, udpPortRange: slices[i] } : config));
+    this.store = store;
+    this.log = log;
+    this.workers = this.configs.map((_, i) => this.spawn(i));
+  }
+
+  /** A worker for slot `index`; one that dies is replaced, so new sessions never land on a dead thread. */
+  private spawn(index: number, started = 0): SessionWorker {
+    const worker = new SessionWorker(index, this.configs[index], this.store, this.log);
+    worker.started = started;
+    worker.onDied = (dead) => {
+      if (this.workers[index] === dead) this.workers[index] = this.spawn(index, dead.started);
+    };
+    return worker;
   }
 
   create(id: string, log: Logger): RemoteSession {

@@ -1,38 +1,36 @@
 import type { RecordingMetadata } from "../recordings/metadata.ts";
-import type { SessionTotals } from "./peerSession.ts";
-import type { SelectedPair } from "./selectedPair.ts";
+import type { WireError } from "../util/errors.ts";
+import type { CloseReason, SessionCall, SessionCalls, SessionEvents, SessionState, SessionTotals } from "./session.ts";
 
-/** Messages between the main thread (RemoteSession, WorkerPool) and a session worker (sessionWorker.ts). */
+/**
+ * Messages between the main thread (RemoteSession, WorkerPool) and a session worker (sessionWorker.ts).
+ * Calls and events are derived from the session contract (SessionCalls, SessionEvents), so a method or
+ * event added there crosses the thread without a change here. Errors cross as WireError (by code).
+ */
 
-export type SessionMethod = "acceptOffer" | "createOffer" | "acceptAnswer" | "addCandidate";
+/** A call of one of the session's asynchronous methods, with that method's arguments. */
+export type CallMessage = { [M in SessionCall]: { t: "call"; id: string; req: number; method: M; args: Parameters<SessionCalls[M]> } }[SessionCall];
+
+/** One of the session's events, with that event's arguments. */
+export type EventMessage = { [E in keyof SessionEvents]: { t: "event"; id: string; event: E; args: SessionEvents[E] } }[keyof SessionEvents];
 
 export type ToWorker =
   | { t: "create"; id: string }
-  | { t: "call"; id: string; req: number; method: SessionMethod; args: unknown[] }
-  | { t: "close"; id: string; req: number; reason: string }
+  | CallMessage
+  | { t: "close"; id: string; req: number; reason: CloseReason }
   | { t: "connectTimer"; id: string }
   | { t: "metaWritten"; req: number; error?: string };
 
-/** The synchronous getters of a session, mirrored on the main thread. */
-export interface SessionState {
+/** The synchronous getters of a session, mirrored on the main thread (pushed by the worker). */
+export interface MirroredState extends SessionState {
   totals: SessionTotals;
-  trackCodecs: string[];
-  recordings: RecordingMetadata[];
-  connectionState: string;
-  selectedPair: SelectedPair | undefined;
-}
-
-export interface WireError {
-  name: string;
-  code?: string;
-  message: string;
 }
 
 export type FromWorker =
   | { t: "ready" }
   | { t: "reply"; req: number; value?: unknown; error?: WireError }
-  | { t: "event"; id: string; event: "candidate" | "recording" | "closed"; args: unknown[] }
-  | { t: "state"; id: string; state: SessionState }
+  | EventMessage
+  | { t: "state"; id: string; state: MirroredState }
   | { t: "writeMeta"; req: number; meta: RecordingMetadata };
 
 /** What the worker gets as workerData. */

@@ -8,9 +8,3 @@ export interface MediaSink {
   write(track: number, frame: Frame): void;
   close(): Promise<void>;
 }
-
-/** Records nothing: for sessions that only echo or measure. */
-export class NullSink implements MediaSink {
-  write(): void {}
-  async close(): Promise<void> {}
-}

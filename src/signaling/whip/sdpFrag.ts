@@ -1,4 +1,4 @@
-import type { IceCandidateJson } from "../../session/peerSession.ts";
+import type { IceCandidateJson } from "../../session/session.ts";
 
 /** What a trickle-ICE SDP fragment (RFC 8840, as used by WHIP PATCH) carries. */
 export interface SdpFrag {

@@ -1,0 +1,105 @@
+import type { FastifyBaseLogger as Logger } from "fastify";
+import { RtcpSrPacket, type MediaStreamTrack, type RTCRtpReceiver, type RTCRtpTransceiver, type RtpPacket } from "werift";
+import { wallMs, type TrackClock } from "../media/clock.ts";
+import { TrackPipeline } from "../media/pipeline.ts";
+import type { CodecName, Frame, MediaKind } from "../media/types.ts";
+import { EchoForwarder } from "./echoForwarder.ts";
+
+const KEYFRAME_INTERVAL_MS = 500;
+
+/** A track as werift announced it (`ontrack`), before its stream is built. */
+export interface TrackOffer {
+  track: MediaStreamTrack;
+  receiver: RTCRtpReceiver;
+  /** The remote MediaStream (msid) the track belongs to, "-" when the offer names none. */
+  streamId: string;
+  codec: CodecName;
+  payloadType: number;
+  /** Echo mode: the transceiver that sends the track back. */
+  echoOn?: RTCRtpTransceiver;
+}
+
+export interface ReceivedTrackOptions {
+  clock: TrackClock;
+  jitterDelayMs: number;
+  log: Logger;
+  /** Where its frames go (the stream's recorder). */
+  frame(frame: Frame): void;
+}
+
+/**
+ * One received track: werift's RTP, sender reports and loss events into its TrackPipeline, keyframe
+ * requests (PLI) back to the sender, and in echo mode its packets sent back. Closing unsubscribes from
+ * werift, stops the echo and flushes the pipeline.
+ */
+export class ReceivedTrack {
+  readonly kind: MediaKind;
+  readonly pipeline: TrackPipeline;
+  /** Local time of the last RTP packet (ms, wallMs), 0 before the first. */
+  lastMediaMs = 0;
+  /** Packets with a payload type other than the negotiated one (dropped). */
+  foreignPackets = 0;
+  private ssrc: number;
+  private readonly echo: EchoForwarder | undefined;
+  private readonly unsubscribe: (() => void)[];
+  private readonly offer: TrackOffer;
+  private readonly log: Logger;
+  private closed = false;
+
+  constructor(offer: TrackOffer, options: ReceivedTrackOptions) {
+    this.offer = offer;
+    this.log = options.log;
+    this.kind = offer.track.kind as MediaKind;
+    this.ssrc = offer.track.ssrc ?? 0;
+    this.pipeline = new TrackPipeline(
+      { kind: this.kind, codec: offer.codec, clock: options.clock, jitterDelayMs: options.jitterDelayMs, keyframeIntervalMs: KEYFRAME_INTERVAL_MS },
+      { frame: options.frame, requestKeyframe: () => this.requestKeyframe() },
+    );
+    if (offer.echoOn) this.echo = new EchoForwarder(offer.echoOn, () => this.requestKeyframe());
+    const { track, receiver } = offer;
+    this.unsubscribe = [
+      track.onReceiveRtp.subscribe(this.onRtp).unSubscribe,
+      receiver.onPacketLost.subscribe(() => {
+        this.pipeline.stats.nacks++;
+      }).unSubscribe,
+      // werift routes only sender reports here; their NTP time is parsed by the clock, not by werift (docs/werift.md).
+      track.onReceiveRtcp.subscribe((packet) => {
+        if (this.closed || !(packet instanceof RtcpSrPacket)) return;
+        this.pipeline.senderReport(packet.senderInfo.ntpTimestamp, packet.senderInfo.rtpTimestamp, wallMs());
+        const clock = this.pipeline.clock;
+        this.log.debug({ kind: this.kind, jumpMs: clock.lastJumpMicros / 1000, correctionMs: clock.pendingCorrectionMicros / 1000, untrusted: clock.untrustedReports }, "sender report");
+      }).unSubscribe,
+    ];
+  }
+
+  private readonly onRtp = (packet: RtpPacket): void => {
+    if (this.closed) return;
+    if (packet.header.payloadType !== this.offer.payloadType) {
+      // Another codec than negotiated: never feed it to this codec's depacketizer.
+      if (this.foreignPackets++ === 0) {
+        this.log.warn({ kind: this.kind, expected: this.offer.payloadType, got: packet.header.payloadType }, "peer sends an unexpected payload type; dropping it");
+      }
+      return;
+    }
+    const now = wallMs();
+    this.ssrc = packet.header.ssrc;
+    this.lastMediaMs = now;
+    this.echo?.forward(packet);
+    this.pipeline.push(packet, now);
+  };
+
+  requestKeyframe(): void {
+    if (!this.ssrc || this.closed) return;
+    this.log.debug({ ssrc: this.ssrc }, "requesting keyframe (PLI)");
+    this.offer.receiver.sendRtcpPLI(this.ssrc).catch((err) => this.log.debug({ err }, "PLI not sent"));
+  }
+
+  /** Stops taking packets and flushes what the pipeline holds (into the still open recorder). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const off of this.unsubscribe) off();
+    this.echo?.close();
+    this.pipeline.flush();
+  }
+}
