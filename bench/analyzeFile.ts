@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { promisify } from "node:util";
-import type { Clip } from "../test/helpers/clip.ts";
+import type { Clip } from "../src/testkit/clip.ts";
 
 const run = promisify(execFile);
 

@@ -1,15 +1,15 @@
 /**
  * Load generator, run as a child process of the bench (child_process.fork) so its CPU is apart from
  * the server's: `count` werift publishers, each sending the pre-encoded clip in real time over /ws
- * (test/helpers/publisher.ts), started evenly over `rampMs`.
+ * (src/testkit/publisher.ts), started evenly over `rampMs`.
  *
  * IPC in:  { type: "run", url, count, seconds, clip: ClipFiles, rampMs }
  * IPC out: { type: "sending" } once every publisher sends (or failed), { type: "sent" } when the first
  *          one has sent all its media, then { type: "done", publishers: PublisherResult[], lag }.
  */
 import { monitorEventLoopDelay } from "node:perf_hooks";
-import { readClip, type ClipFiles } from "../test/helpers/clip.ts";
-import { publish } from "../test/helpers/publisher.ts";
+import { readClip, type ClipFiles } from "../src/testkit/clip.ts";
+import { publish } from "../src/testkit/publisher.ts";
 
 export interface RunCommand {
   type: "run";

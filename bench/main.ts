@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { makeClip } from "../test/helpers/clip.ts";
+import { makeClip } from "../src/testkit/clip.ts";
 import { clipIndex, referenceAvOffsetMs } from "./analyzeFile.ts";
 import { parseOptions, usage, type BenchOptions } from "./options.ts";
 import { profileTable, summarize, type ProfileSummary } from "./profileTop.ts";

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Clip } from "../test/helpers/clip.ts";
+import type { Clip } from "../src/testkit/clip.ts";
 import { analyzeFile, type FileAnalysis } from "./analyzeFile.ts";
 import type { LoadgenDone, PublisherResult, RunCommand } from "./loadgen.ts";
 import { p50p95 } from "./percentiles.ts";

@@ -1,6 +1,8 @@
-import { parseArgs } from "node:util";
-import { runLoopback, summaryTable } from "../loopback/runLoopback.ts";
+import { runLoopback } from "../loopback/runLoopback.ts";
+import { summaryTable } from "../loopback/summaryTable.ts";
 import type { Thresholds } from "../loopback/thresholds.ts";
+import { parseFlags } from "./args.ts";
+import { UsageError } from "./usage.ts";
 
 export const loopbackUsage = `usage: recbot loopback [URL] [--seconds N] [--out DIR] [--ice-addresses A,B] [--ice-servers URLS] [--no-recording-check]
                       [--max-loss-pct X] [--max-rtt-p95-ms X] [--max-jitter-ms X] [--max-freezes N]
@@ -23,49 +25,45 @@ const thresholdFlags: Record<string, keyof Thresholds> = {
   "max-recording-av-offset-ms": "maxRecordingAvOffsetMs",
 };
 
-export class UsageError extends Error {
-  override name = "UsageError";
-}
-
 /** `recbot loopback`: returns the process exit status. */
 export async function loopbackCommand(argv: string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+  const fail = (e: unknown) => {
+    if (!(e instanceof UsageError)) throw e;
+    err.write(`${e.message}\n\n${loopbackUsage}\n`);
+    return 2;
+  };
   let parsed;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        seconds: { type: "string" }, out: { type: "string" }, "no-recording-check": { type: "boolean" }, "ice-addresses": { type: "string" }, "ice-servers": { type: "string" },
-        ...Object.fromEntries(Object.keys(thresholdFlags).map((k) => [k, { type: "string" as const }])),
-      },
-    });
+    parsed = parseFlags("loopback", loopbackUsage, argv, {
+      seconds: { type: "string" }, out: { type: "string" }, "no-recording-check": { type: "boolean" }, "ice-addresses": { type: "string" }, "ice-servers": { type: "string" },
+      ...Object.fromEntries(Object.keys(thresholdFlags).map((k) => [k, { type: "string" as const }])),
+    }, true);
   } catch (e) {
-    err.write(`${(e as Error).message}\n${loopbackUsage}\n`);
-    return 2;
+    return fail(e);
   }
   const { values, positionals } = parsed;
+  const usageError = (message: string) => new UsageError(`recbot loopback: ${message}`, loopbackUsage);
   const num = (name: string, text: string | undefined) => {
     if (text === undefined) return undefined;
     const n = Number(text);
-    if (!Number.isFinite(n) || n < 0) throw new UsageError(`--${name}: expected a non-negative number, got "${text}"`);
+    if (!Number.isFinite(n) || n < 0) throw usageError(`--${name}: expected a non-negative number, got "${text}"`);
     return n;
   };
   const list = (text: string | undefined) => text?.split(",").map((s) => s.trim()).filter(Boolean);
   let thresholds: Partial<Thresholds>;
   let seconds: number | undefined;
   try {
-    if (positionals.length > 1) throw new UsageError("at most one URL");
-    if (positionals[0] && !/^https?:\/\//.test(positionals[0])) throw new UsageError(`URL must be http(s)://host:port, got "${positionals[0]}"`);
+    if (positionals.length > 1) throw usageError("at most one URL");
+    if (positionals[0] && !/^https?:\/\//.test(positionals[0])) throw usageError(`URL must be http(s)://host:port, got "${positionals[0]}"`);
     seconds = num("seconds", values.seconds as string | undefined);
-    if (seconds !== undefined && seconds < 1) throw new UsageError("--seconds must be at least 1");
+    if (seconds !== undefined && seconds < 1) throw usageError("--seconds must be at least 1");
     thresholds = Object.fromEntries(
       Object.entries(thresholdFlags)
         .map(([flag, key]) => [key, num(flag, (values as Record<string, string | undefined>)[flag])])
         .filter(([, v]) => v !== undefined),
     );
   } catch (e) {
-    err.write(`${(e as Error).message}\n${loopbackUsage}\n`);
-    return 2;
+    return fail(e);
   }
   try {
     const report = await runLoopback({

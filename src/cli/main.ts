@@ -1,75 +1,43 @@
 #!/usr/bin/env node
-import { loadConfig, ConfigError } from "../config/loadConfig.ts";
-import { createRecbot } from "../index.ts";
-import { signToken } from "../signaling/auth.ts";
-import { slowSrtpRuntime } from "../util/nodeRuntime.ts";
+// recbot's command line: `recbot [serve|token|loopback] [options]`. Run by Node >= 22.18 (type stripping);
+// bin/recbot.js starts it from any Node (see docs/cli.md).
+import { ConfigError } from "../config/loadConfig.ts";
+import { wantsHelp } from "./args.ts";
 import { loopbackCommand, loopbackUsage } from "./loopback.ts";
+import { serve, token } from "./serve.ts";
+import { mainUsage, serveUsage, tokenUsage, UsageError, version } from "./usage.ts";
 
-const usage = `usage: recbot serve [--host H] [--port P] [--recordings-dir DIR] [--ice-servers URLS] ...
-       recbot token [--ttl SECONDS] --auth-secret SECRET
-(every option also has an env var; see README)
-${loopbackUsage}`;
+const commands: Record<string, { usage: () => string; run: (args: string[]) => Promise<number | void> | number | void }> = {
+  serve: { usage: serveUsage, run: serve },
+  token: { usage: () => tokenUsage, run: token },
+  loopback: { usage: () => loopbackUsage, run: loopbackCommand },
+};
 
-async function serve(argv: string[]): Promise<void> {
-  const config = loadConfig(process.env, argv);
-  const recbot = await createRecbot(config);
-  const url = await recbot.listen();
-  recbot.app.log.info({ url, recordingsDir: config.recordingsDir, node: process.version }, "recbot listening");
-  const slow = slowSrtpRuntime();
-  if (slow) recbot.app.log.warn(slow);
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    recbot.app.log.info({ signal }, "finalizing recordings and stopping");
-    recbot.close().then(
-      () => process.exit(0),
-      (err) => {
-        recbot.app.log.error({ err }, "error while stopping");
-        process.exit(1);
-      },
-    );
-  };
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
-}
-
-/** `recbot token --ttl SECONDS`: prints a signed bearer token (needs RECBOT_AUTH_SECRET / --auth-secret). */
-function token(argv: string[]): void {
-  const ttlIndex = argv.indexOf("--ttl");
-  const ttl = ttlIndex >= 0 ? Number(argv.splice(ttlIndex, 2)[1]) : 3600;
-  const config = loadConfig(process.env, argv);
-  if (!config.authSecret) throw new ConfigError("recbot token needs --auth-secret or RECBOT_AUTH_SECRET");
-  if (!Number.isInteger(ttl) || ttl <= 0) throw new ConfigError("--ttl must be a positive number of seconds");
-  console.log(signToken(config.authSecret, Math.floor(Date.now() / 1000) + ttl));
-}
-
-async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  // `recbot --port 9000` means `recbot serve --port 9000`.
-  const [command = "serve", ...rest] = args[0]?.startsWith("-") ? ["serve", ...args] : args;
-  switch (command) {
-    case "serve":
-      return serve(rest);
-    case "token":
-      return token(rest);
-    case "loopback": {
-      const status = await loopbackCommand(rest);
-      // werift leaves timers and sockets behind after close(); a one-shot command exits explicitly.
-      process.stdout.write("", () => process.exit(status));
-      return;
-    }
-    case "help":
-    case "--help":
-      console.log(usage);
-      return;
-    default:
-      console.error(`unknown command "${command}"\n${usage}`);
-      process.exitCode = 2;
+/** Runs one command line; resolves to an exit status, or to undefined while a server keeps running. */
+async function main(args: string[]): Promise<number | undefined> {
+  if (args[0] === "--version" || args[0] === "-V") return void console.log(version()), 0;
+  if (args[0] === "help" || args[0] === "--help" || args[0] === "-h") {
+    const topic = args[0] === "help" ? commands[args[1] ?? ""] : undefined;
+    console.log(topic ? topic.usage() : mainUsage);
+    return 0;
   }
+  // `recbot --port 9000` means `recbot serve --port 9000`.
+  const [name, ...rest] = args.length === 0 || args[0].startsWith("-") ? ["serve", ...args] : args;
+  const command = commands[name];
+  if (!command) throw new UsageError(`recbot: unknown command ${name}`, mainUsage);
+  if (wantsHelp(rest)) return void console.log(command.usage()), 0;
+  const status = await command.run(rest);
+  return status ?? (name === "serve" ? undefined : 0);
 }
 
-main().catch((err) => {
-  console.error(err instanceof ConfigError ? err.message : err);
-  process.exit(err instanceof ConfigError ? 2 : 1);
-});
+main(process.argv.slice(2)).then(
+  (status) => {
+    // werift leaves timers and sockets behind after close(); a one-shot command exits explicitly, once its output is out.
+    if (status !== undefined) process.stdout.write("", () => process.exit(status));
+  },
+  (err) => {
+    if (err instanceof UsageError) console.error(`${err.message}\n\n${err.usage}`);
+    else console.error(err instanceof ConfigError ? err.message : err);
+    process.exit(err instanceof UsageError || err instanceof ConfigError ? 2 : 1);
+  },
+);

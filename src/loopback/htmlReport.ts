@@ -1,4 +1,4 @@
-import type { SeriesPoint } from "./echoMeter.ts";
+import type { SeriesPoint } from "../testkit/echoMeter.ts";
 import type { LoopbackReport } from "./runLoopback.ts";
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

@@ -1,18 +1,16 @@
-import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { MediaStream, MediaStreamTrack, type RtpPacket } from "werift";
 import { createRecbot, type Recbot } from "../index.ts";
-import { clientPeer, waitConnected, type ClientIceOptions } from "./clientPeer.ts";
-import { EchoMeter, type EchoMetrics, type SeriesPoint } from "./echoMeter.ts";
+import { measureAvSync } from "../testkit/avSync.ts";
+import { makeClip } from "../testkit/clip.ts";
+import { EchoMeter, type EchoMetrics, type SeriesPoint } from "../testkit/echoMeter.ts";
+import type { ClientIceOptions } from "../testkit/peer.ts";
+import { decodeErrors, probe } from "../testkit/probe.ts";
+import { publish } from "../testkit/publisher.ts";
 import { htmlReport } from "./htmlReport.ts";
-import { sendClip } from "./pacer.ts";
-import { avOffsetMs, decodeErrors, probe, syncMarks } from "./probe.ts";
 import { createProgress } from "./progress.ts";
-import { summaryTable } from "./summaryTable.ts";
-import { makeClip } from "./testSignal.ts";
-import { Signaling } from "./wsSignaling.ts";
 import { defaultThresholds, evaluate, type Check, type RecordingCheck, type Thresholds } from "./thresholds.ts";
 
 export interface LoopbackOptions extends ClientIceOptions {
@@ -49,7 +47,6 @@ async function checkRecording(file: string | undefined): Promise<RecordingCheck 
   if (!existsSync(file)) return { error: `recording not readable here: ${file}` };
   try {
     const p = await probe(file);
-    const marks = await syncMarks(file);
     return {
       file,
       codecs: p.streams.map((s) => s.codec_name),
@@ -57,7 +54,7 @@ async function checkRecording(file: string | undefined): Promise<RecordingCheck 
       videoFrames: Number(p.streams.find((s) => s.codec_type === "video")?.nb_read_frames ?? 0),
       audioFrames: Number(p.streams.find((s) => s.codec_type === "audio")?.nb_read_frames ?? 0),
       decodeErrors: await decodeErrors(file),
-      avOffsetMs: avOffsetMs(marks),
+      avOffsetMs: (await measureAvSync(file)).meanMs,
     };
   } catch (err) {
     return { error: `cannot read recording: ${(err as Error).message.split("\n")[0]}` };
@@ -86,69 +83,50 @@ export async function runLoopback(options: LoopbackOptions = {}): Promise<Loopba
   }
   const wsUrl = base.replace(/^http/, "ws").replace(/\/$/, "") + "/ws";
 
-  const clip = await makeClip({ seconds: Math.min(seconds, 5), flash: true });
-  const pc = clientPeer({ iceAddresses: options.iceAddresses ?? (recbot ? ["127.0.0.1"] : []), iceServers: options.iceServers });
-  const video = new MediaStreamTrack({ kind: "video" });
-  const audio = new MediaStreamTrack({ kind: "audio" });
-  const stream = new MediaStream([video, audio]);
-  pc.addTransceiver(video, { direction: "sendrecv", streams: [stream] });
-  pc.addTransceiver(audio, { direction: "sendrecv", streams: [stream] });
-
+  const clip = await makeClip({ seconds: Math.min(seconds, 5), pattern: "flash" });
   const meter = new EchoMeter(performance.now(), clip.fps);
-  pc.ontrack = ({ track }) => {
-    const kind = track.kind as "video" | "audio";
-    track.onReceiveRtp.subscribe((p: RtpPacket) => meter.received(kind, p.header.timestamp, p.header.marker, p.payload.length, performance.now()));
-  };
-  const signaling = new Signaling(wsUrl, (m) => {
-    if (m.type === "candidate" && m.candidate) void pc.addIceCandidate(m.candidate).catch(() => {});
-  });
   const progress = out ? createProgress(out) : undefined;
+  const showProgress = (elapsedS: number) => {
+    const m = meter.metrics();
+    progress?.update({ elapsedS, totalS: seconds, framesSent: m.video.framesSent, framesReturned: m.video.framesReturned, rttMs: m.video.rttMs.median });
+  };
   let ticker: NodeJS.Timeout | undefined;
-  let metrics: EchoMetrics;
-  let series: SeriesPoint[];
+  let sending = false;
   let recording: RecordingCheck | { error: string } | { skipped: true };
   try {
-    await signaling.opened();
-    pc.onIceCandidate.subscribe((c) => signaling.send({ type: "candidate", candidate: c ? c.toJSON() : null }));
-    await pc.setLocalDescription(await pc.createOffer());
-    signaling.send({ type: "offer", sdp: pc.localDescription!.sdp, mode: "echo" });
-    const answer = await signaling.waitFor((m) => m.type === "answer" || m.type === "error", 20_000, "the answer");
-    if (answer.type === "error") throw new Error(`recbot refused the offer: ${answer.code}: ${answer.message}`);
-    await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
-    await waitConnected(pc);
-
-    const sendStart = performance.now();
-    meter.begin(sendStart);
-    let framesSent = 0;
-    ticker = setInterval(() => {
-      const m = meter.metrics();
-      progress?.update({ elapsedS: (performance.now() - sendStart) / 1000, totalS: seconds, framesSent, framesReturned: m.video.framesReturned, rttMs: m.video.rttMs.median });
-    }, 1000);
-    await sendClip(clip, seconds, video, audio, {
-      onFrame: (f) => {
-        meter.sent(f);
-        if (f.kind === "video") framesSent++;
+    const result = await publish({
+      url: wsUrl, clip, seconds,
+      ice: { iceAddresses: options.iceAddresses ?? (recbot ? ["127.0.0.1"] : []), iceServers: options.iceServers },
+      // A recbot elsewhere offers its own addresses; an in-process one only loopback.
+      acceptRemoteCandidate: recbot ? undefined : () => true,
+      onEcho: (kind, p) => meter.received(kind, p.header.timestamp, p.header.marker, p.payload.length, performance.now()),
+      onFrame: (f) => meter.sent(f),
+      onSending: () => {
+        sending = true;
+        const sendStart = performance.now();
+        meter.begin(sendStart);
+        ticker = setInterval(() => showProgress((performance.now() - sendStart) / 1000), 1000);
       },
+      onSent: async () => {
+        await new Promise((r) => setTimeout(r, 500)); // the echo of the last frames is on its way
+        clearInterval(ticker);
+        showProgress(seconds);
+        progress?.done();
+      },
+    }).catch((err: Error) => {
+      if (!sending) throw err; // no media went out: the run itself failed
+      return { finished: { state: "failed", error: err.message } };
     });
-    await new Promise((r) => setTimeout(r, 500)); // the echo of the last frames is on its way
-    clearInterval(ticker);
-    progress?.update({ elapsedS: seconds, totalS: seconds, framesSent, framesReturned: meter.metrics().video.framesReturned, rttMs: meter.metrics().video.rttMs.median });
-    progress?.done();
-    metrics = meter.metrics();
-    series = meter.series();
-
-    signaling.send({ type: "bye" });
-    const finished = await signaling
-      .waitFor((m) => m.type === "recording" && (m.state === "finished" || m.state === "failed"), 30_000, "the recording to finish")
-      .catch((err: Error) => ({ state: "failed", error: err.message }));
+    const finished = result.finished;
     if (options.checkRecording === false) recording = { skipped: true };
     else recording = finished.state === "finished" ? await checkRecording(finished.file) : { error: `recording ${finished.state}: ${finished.error ?? ""}` };
   } finally {
     clearInterval(ticker);
-    signaling.socket.close();
-    await pc.close();
+    rmSync(path.dirname(clip.files.video), { recursive: true, force: true });
     await recbot?.close();
   }
+  const metrics: EchoMetrics = meter.metrics();
+  const series: SeriesPoint[] = meter.series();
 
   const checks = evaluate(metrics, recording, seconds, thresholds);
   mkdirSync(outDir, { recursive: true });
@@ -162,4 +140,3 @@ export async function runLoopback(options: LoopbackOptions = {}): Promise<Loopba
   return report;
 }
 
-export { summaryTable };

@@ -1,4 +1,4 @@
-import type { EchoMetrics } from "./echoMeter.ts";
+import type { EchoMetrics } from "../testkit/echoMeter.ts";
 
 export interface Thresholds {
   /** Packets not returned, percent, per kind. */

@@ -1,7 +1,8 @@
 import fc from "fast-check";
 import { RtpHeader, RtpPacket, Vp8Packetizer } from "werift";
 import { beforeAll, describe, expect, it } from "vitest";
-import { makeClip, type EncodedFrame } from "../../test/helpers/clip.ts";
+import { makeClip } from "../testkit/clip.ts";
+import type { EncodedFrame } from "../testkit/containers.ts";
 import { FrameAssembler, type AssembledFrame } from "./frameAssembler.ts";
 import type { CodecName } from "./types.ts";
 

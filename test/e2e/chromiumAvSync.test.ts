@@ -6,15 +6,16 @@ import { promisify } from "node:util";
 import { chromium, type Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRecbot, type Recbot } from "../../src/index.ts";
-import { measureAvSync } from "../helpers/avSync.ts";
-import { decodeErrors } from "../helpers/ffprobe.ts";
+import { measureAvSync } from "../../src/testkit/avSync.ts";
+import { flashSignal } from "../../src/testkit/flashSignal.ts";
+import { decodeErrors } from "../../src/testkit/probe.ts";
 
 const run = promisify(execFile);
 
 /**
- * Chromium publishes its fake camera and microphone, fed from files holding the flash/beep clip (three white
- * frames and a 50 ms beep at each whole second: its encoder starts at a low bitrate and needs a few frames for white). Chromium plays the two files independently, so the offset
- * measured includes however far apart Chromium started them, not only recbot's timing.
+ * Chromium publishes its fake camera and microphone, fed from files holding the flash/beep signal (src/testkit/flashSignal.ts).
+ * Chromium plays the two files independently, so the offset measured includes however far apart Chromium started
+ * them, not only recbot's timing.
  */
 describe("A/V sync of a Chromium publisher's flash/beep capture", () => {
   let recbot: Recbot;
@@ -26,10 +27,10 @@ describe("A/V sync of a Chromium publisher's flash/beep capture", () => {
   const wav = path.join(dir, "beep.wav");
 
   beforeAll(async () => {
-    await run("ffmpeg", ["-v", "error", "-y", "-f", "lavfi", "-i",
-      "color=c=black:size=320x240:rate=30,drawbox=x=0:y=0:w=iw:h=ih:color=white:t=fill:enable='lt(mod(t\\,1)\\,0.09)',format=yuv420p",
-      "-t", "10", y4m]);
-    await run("ffmpeg", ["-v", "error", "-y", "-f", "lavfi", "-i", "aevalsrc='if(lt(mod(t\\,1)\\,0.05)\\,0.8*sin(2*PI*1000*t)\\,0)':s=48000:c=mono", "-t", "10", "-c:a", "pcm_s16le", wav]);
+    // The flash lasts three frames here: Chromium's encoder starts at a low bitrate and needs a few frames for white.
+    const signal = flashSignal({ width: 320, height: 240, fps: 30, flashFrames: 3 });
+    await run("ffmpeg", ["-v", "error", "-y", "-f", "lavfi", "-i", `${signal.video},format=yuv420p`, "-t", "10", y4m]);
+    await run("ffmpeg", ["-v", "error", "-y", "-f", "lavfi", "-i", signal.audio, "-t", "10", "-c:a", "pcm_s16le", wav]);
     recbot = await createRecbot({ host: "127.0.0.1", port: 0, recordingsDir: dir, iceAddresses: ["127.0.0.1"], logLevel: (process.env.RECBOT_TEST_LOG as "info") ?? "warn" });
     baseUrl = await recbot.listen();
     wsUrl = baseUrl.replace("http", "ws") + "/ws";

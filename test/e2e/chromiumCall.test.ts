@@ -5,7 +5,7 @@ import type { CaptureFiles } from "../helpers/browser.ts";
 import { startBrowserLab, type BrowserLab } from "../helpers/browserLab.ts";
 import { pageCall } from "../helpers/pageCall.ts";
 import { expectGoodRecording, verifyFile } from "../helpers/verify.ts";
-import { WsClient } from "../helpers/wsClient.ts";
+import { WsClient } from "../../src/testkit/wsClient.ts";
 
 const SECONDS = 4;
 

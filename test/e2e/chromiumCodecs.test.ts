@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CaptureFiles } from "../helpers/browser.ts";
 import { startBrowserLab, type BrowserLab } from "../helpers/browserLab.ts";
 import { analyseTone, h264Layout } from "../helpers/content.ts";
-import { probe } from "../helpers/ffprobe.ts";
+import { probe } from "../../src/testkit/probe.ts";
 import { expectGoodRecording, verifyFile } from "../helpers/verify.ts";
 import { pageCall } from "../helpers/pageCall.ts";
 

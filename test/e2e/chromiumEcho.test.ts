@@ -4,7 +4,7 @@ import path from "node:path";
 import { chromium, type Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRecbot, type Recbot } from "../../src/index.ts";
-import { decodeErrors, probe, stream } from "../helpers/ffprobe.ts";
+import { decodeErrors, probe, stream } from "../../src/testkit/probe.ts";
 
 const CHROMIUM_ARGS = [
   "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",

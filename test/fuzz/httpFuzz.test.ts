@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRecbot, type Recbot } from "../../src/index.ts";
-import { loopbackOffer } from "../helpers/publisher.ts";
+import { loopbackOffer } from "../../src/testkit/peer.ts";
 
 const scale = Number(process.env.FUZZ_SCALE ?? 1);
 const RUNS = 5000 * scale;

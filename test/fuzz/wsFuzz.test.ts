@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRecbot, type Recbot } from "../../src/index.ts";
-import { loopbackOffer } from "../helpers/publisher.ts";
-import { WsClient } from "../helpers/wsClient.ts";
+import { loopbackOffer } from "../../src/testkit/peer.ts";
+import { WsClient } from "../../src/testkit/wsClient.ts";
 import { parseClientMessage } from "../../src/signaling/schemas/wsMessages.ts";
 
 /** `npm run fuzz` raises these (FUZZ_SCALE=10 → ten times the cases). */

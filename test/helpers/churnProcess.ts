@@ -1,7 +1,7 @@
 // Runs many short publishing sessions against recbot from a separate process (churn test).
 // usage: node test/helpers/churnProcess.ts <ws-url> <sessions> <concurrency>
-import { makeClip } from "./clip.ts";
-import { publish } from "./publisher.ts";
+import { makeClip } from "../../src/testkit/clip.ts";
+import { publish } from "../../src/testkit/publisher.ts";
 
 const [url, total = "200", concurrency = "8"] = process.argv.slice(2);
 const clip = await makeClip({ seconds: 1, gop: 15 });

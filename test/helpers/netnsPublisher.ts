@@ -4,11 +4,10 @@
  * It takes its ICE servers from recbot's GET /ice-servers (as a browser would), publishes the clip over /ws
  * and prints one line `RESULT <json>`.
  */
-import { resolveConfig } from "../../src/config/loadConfig.ts";
-import { iceOptions, weriftIceServers } from "../../src/session/iceOptions.ts";
+import { weriftIceServers } from "../../src/session/iceOptions.ts";
 import type { IceServer } from "../../src/session/iceServers.ts";
-import { readClip, type ClipFiles } from "./clip.ts";
-import { publish } from "./publisher.ts";
+import { readClip, type ClipFiles } from "../../src/testkit/clip.ts";
+import { publish } from "../../src/testkit/publisher.ts";
 
 export interface PublisherJob {
   /** http://host:port of recbot as seen from the publisher's namespace. */
@@ -33,12 +32,12 @@ export interface PublisherOutcome {
 async function main(): Promise<void> {
   const job = JSON.parse(process.argv[2]) as PublisherJob;
   const iceServers = (await (await fetch(`${job.base}/ice-servers`)).json()) as IceServer[];
-  const base = iceOptions(resolveConfig({ iceAddresses: [job.address] }), "publisher");
   const result = await publish({
     url: `${job.base.replace(/^http/, "ws")}/ws`,
     clip: readClip(job.clip),
-    // Replace every loopback default of publish(): no 127.0.0.1 host candidate, checks from any lab address.
-    peerConfig: { iceAdditionalHostAddresses: undefined, iceFilterStunResponse: undefined, ...base, ...weriftIceServers(iceServers), iceTransportPolicy: job.iceTransportPolicy ?? "all" },
+    // The lab address instead of publish()'s loopback default; recbot's STUN/TURN servers with their credentials.
+    ice: { iceAddresses: [job.address] },
+    peerConfig: { ...weriftIceServers(iceServers), iceTransportPolicy: job.iceTransportPolicy ?? "all" },
     acceptRemoteCandidate: () => true, // every address here lives in the lab's namespaces
   });
   const { offerToAnswerMs, offerToConnectedMs, pair, framesSent, secondsSent, finished, sessionId } = result;

@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { expect } from "vitest";
 import type { CaptureFiles } from "./browser.ts";
 import { analyseColours, analyseTone } from "./content.ts";
-import { decodeErrors, probe } from "./ffprobe.ts";
+import { decodeErrors, probe } from "../../src/testkit/probe.ts";
 import type { PageCallResult } from "./pageCall.ts";
 
 export interface Verified {

@@ -1,6 +1,6 @@
 import { expect } from "vitest";
-import { decodeErrors, probe, stream } from "./ffprobe.ts";
-import type { PublishResult } from "./publisher.ts";
+import { decodeErrors, probe, stream } from "../../src/testkit/probe.ts";
+import type { PublishResult } from "../../src/testkit/publisher.ts";
 
 export interface RecordingCheck {
   file: string;

@@ -3,10 +3,11 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRecbot, type Recbot } from "../../src/index.ts";
-import { measureAvSync, writeClipMkv } from "../helpers/avSync.ts";
-import { makeClip } from "../helpers/clip.ts";
-import { decodeErrors } from "../helpers/ffprobe.ts";
-import { publish } from "../helpers/publisher.ts";
+import { measureAvSync } from "../../src/testkit/avSync.ts";
+import { writeClipMkv } from "../helpers/clipMkv.ts";
+import { makeClip } from "../../src/testkit/clip.ts";
+import { decodeErrors } from "../../src/testkit/probe.ts";
+import { publish } from "../../src/testkit/publisher.ts";
 
 describe("A/V sync of a werift publisher's flash/beep clip", () => {
   let recbot: Recbot;

@@ -5,9 +5,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { makeClip, type Clip } from "../helpers/clip.ts";
-import { decodeErrors, probe, stream } from "../helpers/ffprobe.ts";
-import { publish, type PublishResult } from "../helpers/publisher.ts";
+import { makeClip, type Clip } from "../../src/testkit/clip.ts";
+import { decodeErrors, probe, stream } from "../../src/testkit/probe.ts";
+import { publish, type PublishResult } from "../../src/testkit/publisher.ts";
 import { packetSpans } from "../helpers/timeline.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");

@@ -5,10 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MediaStream, MediaStreamTrack, type RtpPacket } from "werift";
 import { createRecbot, type Recbot } from "../../src/index.ts";
 import { onPictureLoss } from "../../src/session/pictureLoss.ts";
-import { makeClip, type Clip } from "../helpers/clip.ts";
-import { decodeErrors, probe, stream } from "../helpers/ffprobe.ts";
-import { loopbackPeer, sendClip, waitConnected } from "../helpers/publisher.ts";
-import { WsClient } from "../helpers/wsClient.ts";
+import { makeClip, type Clip } from "../../src/testkit/clip.ts";
+import { decodeErrors, probe, stream } from "../../src/testkit/probe.ts";
+import { clientPeer, waitConnected } from "../../src/testkit/peer.ts";
+import { sendClip } from "../../src/testkit/pacer.ts";
+import { WsClient } from "../../src/testkit/wsClient.ts";
 
 describe("echo mode over /ws", () => {
   let recbot: Recbot;
@@ -26,7 +27,7 @@ describe("echo mode over /ws", () => {
   });
 
   it("sends the client's own video and audio back, forwards its keyframe requests, and records too", async () => {
-    const pc = loopbackPeer();
+    const pc = clientPeer();
     const video = new MediaStreamTrack({ kind: "video" });
     const audio = new MediaStreamTrack({ kind: "audio" });
     const ms = new MediaStream([video, audio]);
@@ -91,7 +92,7 @@ describe("echo mode over /ws", () => {
   });
 
   it("refuses echo for a sendonly offer with a reason", async () => {
-    const pc = loopbackPeer();
+    const pc = clientPeer();
     pc.addTransceiver("video", { direction: "sendonly" });
     await pc.setLocalDescription(await pc.createOffer());
     const client = new WsClient(wsUrl);

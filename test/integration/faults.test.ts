@@ -4,9 +4,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { createRecbot } from "../../src/index.ts";
-import { makeClip } from "../helpers/clip.ts";
-import { decodeErrors, probe, stream } from "../helpers/ffprobe.ts";
-import { publish } from "../helpers/publisher.ts";
+import { makeClip } from "../../src/testkit/clip.ts";
+import { decodeErrors, probe, stream } from "../../src/testkit/probe.ts";
+import { publish } from "../../src/testkit/publisher.ts";
 
 /** ffmpeg processes started by this test process. */
 function ffmpegChildren(): number[] {

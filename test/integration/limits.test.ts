@@ -4,10 +4,11 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { createRecbot, type Config, type Recbot } from "../../src/index.ts";
-import { makeClip } from "../helpers/clip.ts";
-import { decodeErrors, probe } from "../helpers/ffprobe.ts";
-import { loopbackPeer, publish } from "../helpers/publisher.ts";
-import { WsClient } from "../helpers/wsClient.ts";
+import { makeClip } from "../../src/testkit/clip.ts";
+import { decodeErrors, probe } from "../../src/testkit/probe.ts";
+import { clientPeer } from "../../src/testkit/peer.ts";
+import { publish } from "../../src/testkit/publisher.ts";
+import { WsClient } from "../../src/testkit/wsClient.ts";
 
 let recbot: Recbot | undefined;
 async function start(config: Partial<Config>): Promise<{ base: string; ws: string; dir: string }> {
@@ -50,7 +51,7 @@ describe("limits and timeouts", () => {
     expect(silent.messages).toContainEqual(expect.objectContaining({ type: "error", code: "connect_timeout" }));
 
     // Offer, get an answer, but never apply it: ICE cannot complete.
-    const pc = loopbackPeer();
+    const pc = clientPeer();
     pc.addTransceiver("video", { direction: "sendonly" });
     await pc.setLocalDescription(await pc.createOffer());
     const stuck = new WsClient(ws);

@@ -5,10 +5,10 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRecbot, type Recbot } from "../../src/index.ts";
 import type { RecordingMetadata } from "../../src/recordings/metadata.ts";
-import { makeClip, type Clip } from "../helpers/clip.ts";
-import { decodeErrors, probe, stream } from "../helpers/ffprobe.ts";
+import { makeClip, type Clip } from "../../src/testkit/clip.ts";
+import { decodeErrors, probe, stream } from "../../src/testkit/probe.ts";
 import { LossyRelay } from "../helpers/lossyRelay.ts";
-import { publish } from "../helpers/publisher.ts";
+import { publish } from "../../src/testkit/publisher.ts";
 
 /**
  * Media through a UDP relay that drops RTP/RTCP at random, both ways. recbot NACKs lost video packets (werift's

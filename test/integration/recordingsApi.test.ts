@@ -4,8 +4,8 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRecbot, type Recbot } from "../../src/index.ts";
 import { parseRange } from "../../src/signaling/routes/recordings.ts";
-import { makeClip } from "../helpers/clip.ts";
-import { publish } from "../helpers/publisher.ts";
+import { makeClip } from "../../src/testkit/clip.ts";
+import { publish } from "../../src/testkit/publisher.ts";
 
 describe("parseRange", () => {
   it.each([

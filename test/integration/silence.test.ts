@@ -5,9 +5,9 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRecbot, type Recbot } from "../../src/index.ts";
 import type { RecordingMetadata } from "../../src/recordings/metadata.ts";
-import { makeClip } from "../helpers/clip.ts";
-import { decodeErrors } from "../helpers/ffprobe.ts";
-import { publish } from "../helpers/publisher.ts";
+import { makeClip } from "../../src/testkit/clip.ts";
+import { decodeErrors } from "../../src/testkit/probe.ts";
+import { publish } from "../../src/testkit/publisher.ts";
 import { decodedAudioSeconds, packetSpans } from "../helpers/timeline.ts";
 
 describe("silence: Opus DTX and muted audio keep their place on the timeline", () => {
@@ -43,7 +43,7 @@ describe("silence: Opus DTX and muted audio keep their place on the timeline", (
     // libopus with -dtx 1 emits 3-byte frames in silence; the publisher sends one of them per 400 ms, like a browser.
     const clip = await makeClip({ seconds: 7, silence: [2, 5], dtx: true });
     const result = await publish({ url: wsUrl, clip, dtx: true });
-    expect(result.audioPacketsSuppressed).toBeGreaterThan(100);
+    expect(result.framesSent.suppressed).toBeGreaterThan(100);
     const file = result.finished.file as string;
     expect(await decodeErrors(file)).toBe("");
     const spans = await packetSpans(file);
@@ -52,7 +52,7 @@ describe("silence: Opus DTX and muted audio keep their place on the timeline", (
     const played = await decodedAudioSeconds(file);
     const meta = JSON.parse(await readFile(file.replace(/\.webm$/, ".json"), "utf8")) as RecordingMetadata;
     console.log(
-      `[dtx] audio packets sent ${result.framesSent.audio}, suppressed ${result.audioPacketsSuppressed}, silence frames filled by recbot ${meta.trackStats![1].silenceFilled}; ` +
+      `[dtx] audio packets sent ${result.framesSent.audio}, suppressed ${result.framesSent.suppressed}, silence frames filled by recbot ${meta.trackStats![1].silenceFilled}; ` +
         `video ${video.toFixed(3)} s (${spans.video.start.toFixed(3)}–${spans.video.end.toFixed(3)}), audio ${audio.toFixed(3)} s (${spans.audio.start.toFixed(3)}–${spans.audio.end.toFixed(3)}), ` +
         `audio decoded sample by sample ${played.toFixed(3)} s`,
     );

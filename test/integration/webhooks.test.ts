@@ -6,8 +6,8 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { createRecbot } from "../../src/index.ts";
 import { webhookSignature } from "../../src/recordings/webhooks.ts";
-import { makeClip } from "../helpers/clip.ts";
-import { publish } from "../helpers/publisher.ts";
+import { makeClip } from "../../src/testkit/clip.ts";
+import { publish } from "../../src/testkit/publisher.ts";
 
 const SECRET = "webhook-secret-0123456789";
 

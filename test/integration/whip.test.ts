@@ -4,11 +4,11 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRecbot, type Recbot } from "../../src/index.ts";
-import { makeClip, type Clip } from "../helpers/clip.ts";
+import { makeClip, type Clip } from "../../src/testkit/clip.ts";
 import { startCoturn, type Coturn } from "../helpers/coturn.ts";
-import { decodeErrors, probe, stream } from "../helpers/ffprobe.ts";
-import { loopbackOffer } from "../helpers/publisher.ts";
-import { publishWhip, splitCandidates, whip } from "../helpers/whipClient.ts";
+import { decodeErrors, probe, stream } from "../../src/testkit/probe.ts";
+import { loopbackOffer } from "../../src/testkit/peer.ts";
+import { publishWhip, splitCandidates, whip } from "../../src/testkit/whipClient.ts";
 
 const TOKEN = "test-token-0123456789";
 

@@ -5,7 +5,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRecbot, type Recbot } from "../../src/index.ts";
-import { decodeErrors, probe, stream } from "../helpers/ffprobe.ts";
+import { decodeErrors, probe, stream } from "../../src/testkit/probe.ts";
 
 const run = promisify(execFile);
 const TOKEN = "gst-token-0123456789";

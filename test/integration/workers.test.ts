@@ -6,9 +6,9 @@ import path from "node:path";
 import type { Worker } from "node:worker_threads";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRecbot, type Recbot } from "../../src/index.ts";
-import { makeClip, type Clip } from "../helpers/clip.ts";
-import { decodeErrors, probe } from "../helpers/ffprobe.ts";
-import { publish } from "../helpers/publisher.ts";
+import { makeClip, type Clip } from "../../src/testkit/clip.ts";
+import { decodeErrors, probe } from "../../src/testkit/probe.ts";
+import { publish } from "../../src/testkit/publisher.ts";
 import { verifyRecording } from "../helpers/verifyRecording.ts";
 
 /** Worker threads started in this process and how many of them are still running (Node's built-in channel). */

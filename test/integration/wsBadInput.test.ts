@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRecbot, type Recbot } from "../../src/index.ts";
-import { loopbackOffer } from "../helpers/publisher.ts";
-import { WsClient } from "../helpers/wsClient.ts";
+import { loopbackOffer } from "../../src/testkit/peer.ts";
+import { WsClient } from "../../src/testkit/wsClient.ts";
 
 describe("bad input on /ws gets a clear error and harms nothing", () => {
   let recbot: Recbot;

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { createRecbot } from "../../src/index.ts";
-import { WsClient } from "../helpers/wsClient.ts";
+import { WsClient } from "../../src/testkit/wsClient.ts";
 
 describe("/ws hands the client its ICE servers first", () => {
   it("sends `ice-servers` with TURN credentials for the session before anything else", async () => {

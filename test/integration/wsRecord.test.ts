@@ -4,9 +4,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRecbot, type Recbot } from "../../src/index.ts";
-import { makeClip, type Clip } from "../helpers/clip.ts";
+import { makeClip, type Clip } from "../../src/testkit/clip.ts";
 import { verifyRecording } from "../helpers/verifyRecording.ts";
-import { publish } from "../helpers/publisher.ts";
+import { publish } from "../../src/testkit/publisher.ts";
 
 describe("a werift client publishes VP8+Opus over /ws", () => {
   let recbot: Recbot;

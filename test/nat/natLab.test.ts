@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pairLabel, type SelectedPair } from "../../src/session/selectedPair.ts";
-import { makeClip, type Clip } from "../helpers/clip.ts";
+import { makeClip, type Clip } from "../../src/testkit/clip.ts";
 import { startCoturn, type Coturn } from "../helpers/coturn.ts";
 import { NetLab, netnsUnavailableReason } from "../helpers/netns.ts";
 import type { PublisherJob, PublisherOutcome } from "../helpers/netnsPublisher.ts";

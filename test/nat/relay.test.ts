@@ -6,9 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRecbot, type Recbot } from "../../src/index.ts";
 import { turnCredentials, type IceServer } from "../../src/session/iceServers.ts";
 import { pairLabel } from "../../src/session/selectedPair.ts";
-import { makeClip, type Clip } from "../helpers/clip.ts";
+import { makeClip, type Clip } from "../../src/testkit/clip.ts";
 import { startCoturn, type Coturn } from "../helpers/coturn.ts";
-import { publish } from "../helpers/publisher.ts";
+import { publish } from "../../src/testkit/publisher.ts";
 import { weriftIceServers } from "../../src/session/iceOptions.ts";
 import { verifyRecording } from "../helpers/verifyRecording.ts";
 

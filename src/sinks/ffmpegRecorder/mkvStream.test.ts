@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { makeClip } from "../../../test/helpers/clip.ts";
-import { decodeErrors, probe, stream } from "../../../test/helpers/ffprobe.ts";
+import { makeClip } from "../../testkit/clip.ts";
+import { decodeErrors, probe, stream } from "../../testkit/probe.ts";
 import { mkvBlockHeader, mkvCluster, mkvHeader, vint } from "./mkvStream.ts";
 
 const run = promisify(execFile);

@@ -1,6 +1,7 @@
 import { MediaStream, MediaStreamTrack, Vp8RtpPayload, type RTCPeerConnection, type RtpPacket } from "werift";
 import type { Clip } from "./clip.ts";
-import { loopbackPeer, sendClip, waitConnected } from "./publisher.ts";
+import { sendClip } from "./pacer.ts";
+import { clientPeer, waitConnected } from "./peer.ts";
 
 export interface WhipResponse {
   status: number;
@@ -84,7 +85,7 @@ export interface WhipPublishResult {
 /** A werift client speaking WHIP: POST the offer, optionally PATCH candidates, send the clip, DELETE. */
 export async function publishWhip(options: WhipPublishOptions): Promise<WhipPublishResult> {
   const { url, clip, seconds = clip.seconds, token, trickle = false, echo = false } = options;
-  const pc = loopbackPeer();
+  const pc = clientPeer();
   const video = new MediaStreamTrack({ kind: "video" });
   const audio = new MediaStreamTrack({ kind: "audio" });
   const stream = new MediaStream([video, audio]);

@@ -1,17 +1,14 @@
-import {
-  MediaStream, MediaStreamTrack, RTCPeerConnection, useOPUS, useVP8, type PeerConfig, type RTCRtpSender,
-} from "werift";
-import { unixMicrosToNtp, wallMs } from "../../src/media/clock.ts";
 import { statSync } from "node:fs";
-import { sendClip, type SendStats } from "./clipSender.ts";
-import { waitConnected } from "../../src/loopback/clientPeer.ts";
-import { resolveConfig } from "../../src/config/loadConfig.ts";
-import { iceOptions, isLoopback } from "../../src/session/iceOptions.ts";
-import { selectedPair, type SelectedPair } from "../../src/session/selectedPair.ts";
+import { MediaStream, MediaStreamTrack, type PeerConfig, type RTCPeerConnection, type RtpPacket } from "werift";
+import { isLoopback } from "../session/iceOptions.ts";
+import { selectedPair, type SelectedPair } from "../session/selectedPair.ts";
 import type { Clip } from "./clip.ts";
+import { sendClip, type SendStats, type SentFrame } from "./pacer.ts";
+import { clientPeer, correctSenderReports, waitConnected, type ClientIceOptions } from "./peer.ts";
 import { WsClient } from "./wsClient.ts";
 
 export interface PublishResult {
+  /** The signaling socket: every message recbot sent, and its close code. */
   client: WsClient;
   sessionId: string;
   offerToAnswerMs: number;
@@ -24,13 +21,12 @@ export interface PublishResult {
   /** Until the file on disk holds more than its header: the first keyframe has been written. */
   offerToKeyframeOnDiskMs: number;
   framesSent: SendStats;
-  /** Audio packets not sent because they were DTX frames (see `dtx`). */
-  audioPacketsSuppressed: number;
   /** From sending `bye` until the `recording: finished` (or failed) message: the file is final. */
   byeToFinishedMs: number;
   /** What recbot asked of this publisher: NACKed packets' feedback messages, PLIs, retransmitted packets. */
   feedback: { nacks: number; plis: number; retransmitted: number };
   secondsSent: number;
+  /** The `recording` message that ended the recording (state "finished" or "failed"); undefined after an abort or an abrupt hang-up. */
   finished: any;
 }
 
@@ -51,6 +47,10 @@ export interface PublishOptions {
   dtx?: boolean;
   /** Send audio only within [from, to) seconds of the clip (a microphone muted before and after). */
   audioWindow?: [number, number];
+  /** Echo mode: offer sendrecv with `mode: "echo"`; every packet recbot sends back is passed here. */
+  onEcho?: (kind: "video" | "audio", packet: RtpPacket) => void;
+  /** Called after each frame's packets are written. */
+  onFrame?: (frame: SentFrame) => void;
   /** Rewrites ICE candidates both ways (e.g. to route media through a lossy relay). */
   mapCandidate?: (direction: "toRecbot" | "fromRecbot", candidate: string) => string;
   /** Leave werift's broken SR timestamps as they are (default: corrected, see correctSenderReports). */
@@ -59,9 +59,11 @@ export interface PublishOptions {
   onConnected?: (pc: RTCPeerConnection) => void;
   /** Called when the peer is connected and the first frame is about to be sent. */
   onSending?: () => void;
-  /** Called when the last frame has been sent, before `bye`. */
-  onSent?: () => void;
-  /** werift settings over the loopback defaults, e.g. `{ iceServers, iceTransportPolicy: "relay" }`. */
+  /** Called (and awaited) when the last frame has been sent, before `bye`. */
+  onSent?: () => void | Promise<void>;
+  /** The client's addresses and STUN/TURN servers (default: 127.0.0.1 only, none). */
+  ice?: ClientIceOptions;
+  /** werift settings over those, e.g. `{ iceTransportPolicy: "relay" }`. */
   peerConfig?: Partial<PeerConfig>;
   /** Which of recbot's trickled candidates (by address) to add; default: loopback only. */
   acceptRemoteCandidate?: (address: string) => boolean;
@@ -70,42 +72,24 @@ export interface PublishOptions {
 /** Header and track list are well under this; a 320x240 VP8 keyframe is well over it. */
 const KEYFRAME_ON_DISK_BYTES = 3000;
 
-/** A werift client peer restricted to 127.0.0.1, as LAB.md prescribes (`overrides` win). */
-export function loopbackPeer(overrides: Partial<PeerConfig> = {}): RTCPeerConnection {
-  return new RTCPeerConnection({
-    ...iceOptions(resolveConfig({ iceAddresses: ["127.0.0.1"] }), "client"),
-    codecs: { video: [useVP8()], audio: [useOPUS()] },
-    ...overrides,
-  });
-}
-
-/** A real offer from a loopback werift peer (sendonly VP8 + Opus, candidates inline), for tests that only signal. */
-export async function loopbackOffer(): Promise<string> {
-  const pc = loopbackPeer();
-  pc.addTransceiver("video", { direction: "sendonly" });
-  pc.addTransceiver("audio", { direction: "sendonly" });
-  await pc.setLocalDescription(await pc.createOffer());
-  const sdp = pc.localDescription!.sdp;
-  await pc.close();
-  return sdp;
-}
-
 /**
  * Publishes a pre-encoded clip (VP8 + Opus, one MediaStream) to recbot over /ws like a browser would:
  * offer, trickle ICE both ways, media paced in real time from the clip's timestamps, then `bye`,
  * and waits for `recording: finished`.
  */
 export async function publish(options: PublishOptions): Promise<PublishResult> {
-  const { url, clip, seconds = clip.seconds, mapCandidate = (_d, c) => c, hangup = "bye", peerConfig, acceptRemoteCandidate = isLoopback } = options;
-  const pc = loopbackPeer(peerConfig);
+  const { url, clip, seconds = clip.seconds, mapCandidate = (_d, c) => c, hangup = "bye", acceptRemoteCandidate = isLoopback, onEcho } = options;
+  const pc = clientPeer(options.ice, options.peerConfig);
   const video = new MediaStreamTrack({ kind: "video" });
   const audio = new MediaStreamTrack({ kind: "audio" });
   const stream = new MediaStream([video, audio]);
+  const direction = onEcho ? "sendrecv" : "sendonly";
   const senders = [
-    pc.addTransceiver(video, { direction: "sendonly", streams: [stream] }).sender,
-    pc.addTransceiver(audio, { direction: "sendonly", streams: [stream] }).sender,
+    pc.addTransceiver(video, { direction, streams: [stream] }).sender,
+    pc.addTransceiver(audio, { direction, streams: [stream] }).sender,
   ];
   if (!options.brokenSenderReports) senders.forEach(correctSenderReports);
+  if (onEcho) pc.ontrack = ({ track }) => track.onReceiveRtp.subscribe((p: RtpPacket) => onEcho(track.kind as "video" | "audio", p));
   // A PLI is answered with the intra copy of the next picture when the clip has one (makeClip({ intra: true })).
   let keyframeRequested = false;
   senders[0].onPictureLossIndication.subscribe(() => {
@@ -130,7 +114,8 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
 
     await pc.setLocalDescription(await pc.createOffer());
     const offerAt = performance.now();
-    client.send({ type: "offer", sdp: mapSdpCandidates(pc.localDescription!.sdp, (c) => mapCandidate("toRecbot", c)) });
+    const sdp = mapSdpCandidates(pc.localDescription!.sdp, (c) => mapCandidate("toRecbot", c));
+    client.send(onEcho ? { type: "offer", sdp, mode: "echo" } : { type: "offer", sdp });
     const answer = await client.waitFor((m) => m.type === "answer" || m.type === "error");
     if (answer.type === "error") throw new Error(`recbot refused the offer: ${answer.code}: ${answer.message}`);
     const offerToAnswerMs = performance.now() - offerAt;
@@ -146,25 +131,23 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
         if ((statSync(m.file, { throwIfNoEntry: false })?.size ?? 0) > KEYFRAME_ON_DISK_BYTES) offerToKeyframeOnDiskMs = performance.now() - offerAt;
         else await new Promise((r) => setTimeout(r, 5));
       }
-    });
+    }, () => {});
     options.onSending?.();
-    const framesSent = await sendClip(clip, seconds, video, audio, { keyframeWanted, dtx: options.dtx, signal: options.signal, audioWindow: options.audioWindow });
-    const audioPacketsSuppressed = framesSent.suppressed;
-    options.onSent?.();
+    const framesSent = await sendClip(clip, seconds, video, audio, { keyframeWanted, dtx: options.dtx, signal: options.signal, audioWindow: options.audioWindow, onFrame: options.onFrame });
+    await options.onSent?.();
     for (const sender of senders) {
       const s = sender as unknown as { nackCount: number; pliCount: number; retransmittedPacketsSent: number };
       feedback.nacks += s.nackCount ?? 0;
       feedback.plis += s.pliCount ?? 0;
       feedback.retransmitted += s.retransmittedPacketsSent ?? 0;
     }
-    if (options.signal?.aborted) {
-      return { client, sessionId: answer.sessionId, offerToAnswerMs, offerToConnectedMs, pair, answerSdp: answer.sdp, offerToRecordingStartedMs: NaN, offerToKeyframeOnDiskMs, framesSent, audioPacketsSuppressed, feedback, byeToFinishedMs: NaN, secondsSent: seconds, finished: undefined };
-    }
+    const result = { client, sessionId: answer.sessionId, offerToAnswerMs, offerToConnectedMs, pair, answerSdp: answer.sdp, offerToKeyframeOnDiskMs, framesSent, feedback, secondsSent: seconds };
+    if (options.signal?.aborted) return { ...result, offerToRecordingStartedMs: NaN, byeToFinishedMs: NaN, finished: undefined };
     const started = await client.waitFor((m) => m.type === "recording" && m.state === "started");
     const offerToRecordingStartedMs = client.arrivalOf(started) - offerAt;
     if (hangup === "abrupt") {
       client.socket.terminate();
-      return { client, sessionId: answer.sessionId, offerToAnswerMs, offerToConnectedMs, pair, answerSdp: answer.sdp, offerToRecordingStartedMs, offerToKeyframeOnDiskMs, framesSent, audioPacketsSuppressed, feedback, byeToFinishedMs: NaN, secondsSent: seconds, finished: undefined };
+      return { ...result, offerToRecordingStartedMs, byeToFinishedMs: NaN, finished: undefined };
     }
 
     // The server may have ended the session itself (a limit): then there is no one to say bye to.
@@ -173,7 +156,7 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
     const finished = await client.waitFor((m) => m.type === "recording" && (m.state === "finished" || m.state === "failed"), 30_000);
     const byeToFinishedMs = client.arrivalOf(finished) - byeAt;
     await client.closed();
-    return { client, sessionId: answer.sessionId, offerToAnswerMs, offerToConnectedMs, pair, answerSdp: answer.sdp, offerToRecordingStartedMs, offerToKeyframeOnDiskMs, framesSent, audioPacketsSuppressed, feedback, byeToFinishedMs, secondsSent: seconds, finished };
+    return { ...result, offerToRecordingStartedMs, byeToFinishedMs, finished };
   } finally {
     client.close();
     await pc.close();
@@ -184,21 +167,3 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
 function mapSdpCandidates(sdp: string, map: (candidate: string) => string): string {
   return sdp.replace(/^a=(candidate:[^\r\n]*)/gm, (_line, c: string) => `a=${map(c)}`);
 }
-
-
-/**
- * werift 0.25.2 writes the SR's NTP fraction wrong (WERIFT.md). It takes the SR's NTP time from the send time of
- * the last RTP packet (a private field set per packet): store a correct RFC 3550 timestamp there instead.
- */
-export function correctSenderReports(sender: RTCRtpSender): void {
-  let ntp = 0n;
-  Object.defineProperty(sender, "ntpTimestamp", {
-    configurable: true,
-    get: () => ntp,
-    set: () => {
-      ntp = unixMicrosToNtp(wallMs() * 1000);
-    },
-  });
-}
-
-export { sendClip, waitConnected };

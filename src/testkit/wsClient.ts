@@ -1,11 +1,10 @@
 import WebSocket from "ws";
 
-/** A JSON WebSocket client that records every message and lets a test wait for one. */
+/** A JSON WebSocket client for recbot's /ws that records every message and lets the caller wait for one. */
 export class WsClient {
   readonly messages: any[] = [];
   readonly socket: WebSocket;
   closeCode: number | undefined;
-  closeReason = "";
   private readonly arrivals = new WeakMap<object, number>();
   private waiters: { match: (m: any) => boolean; resolve: (m: any) => void }[] = [];
   private readonly closedPromise: Promise<number>;
@@ -19,9 +18,8 @@ export class WsClient {
       this.waiters = this.waiters.filter((w) => (w.match(m) ? (w.resolve(m), false) : true));
     });
     this.closedPromise = new Promise((resolve) =>
-      this.socket.on("close", (code, reason) => {
+      this.socket.on("close", (code) => {
         this.closeCode = code;
-        this.closeReason = reason.toString();
         resolve(code);
       }),
     );

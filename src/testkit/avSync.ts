@@ -1,10 +1,9 @@
 import { execFile } from "node:child_process";
-import { writeFile } from "node:fs/promises";
 import { promisify } from "node:util";
-import { mkvBlockHeader, mkvCluster, mkvHeader } from "../../src/sinks/ffmpegRecorder/mkvStream.ts";
-import type { Clip } from "./clip.ts";
 
 const run = promisify(execFile);
+
+// Finds the flash/beep signal (flashSignal.ts) in a recording and measures how far apart its picture and sound are.
 
 /**
  * Times (s) of flash onsets: the first frame of each flash whose mean luma is a quarter of the way from black (16)
@@ -85,13 +84,4 @@ export async function measureAvSync(file: string): Promise<SyncReport> {
   const maxAbsMs = Math.max(...offsetsMs.map(Math.abs));
   const intervals = (t: number[]) => t.slice(1).map((x, i) => x - t[i]);
   return { offsetsMs, meanMs, maxAbsMs, flashes: flashes.length, beeps: beeps.length, flashIntervals: intervals(flashes), beepIntervals: intervals(beeps) };
-}
-
-/** Writes a clip straight into a Matroska file with its own timestamps (no network): the measurement's baseline. */
-export async function writeClipMkv(clip: Clip, file: string): Promise<void> {
-  const parts: Buffer[] = [mkvHeader([{ kind: "video", codec: "vp8" }, { kind: "audio", codec: "opus", sampleRate: 48000, channels: 2 }])];
-  const events = [...clip.video.map((f) => ({ track: 1, f })), ...clip.audio.map((f) => ({ track: 2, f }))].sort((a, b) => a.f.time - b.f.time);
-  parts.push(mkvCluster(0));
-  for (const { track, f } of events) parts.push(mkvBlockHeader(track, Math.round(f.time * 1000), f.keyframe, f.data.length), f.data);
-  await writeFile(file, Buffer.concat(parts));
 }

@@ -1,5 +1,6 @@
 import { OpusPacketizer, Vp8Packetizer, type MediaStreamTrack } from "werift";
-import type { Clip, EncodedFrame } from "./clip.ts";
+import type { Clip } from "./clip.ts";
+import type { EncodedFrame } from "./containers.ts";
 
 interface ScheduledFrame {
   /** Seconds from the start of one pass through the clip. */
@@ -10,7 +11,18 @@ interface ScheduledFrame {
   index: number;
 }
 
+/** One frame as it left the sender: what an echo measurement (EchoMeter) matches the returned packets against. */
+export interface SentFrame {
+  kind: "video" | "audio";
+  rtpTimestamp: number;
+  /** performance.now() when its packets were written. */
+  atMs: number;
+  packets: number;
+  bytes: number;
+}
+
 export interface SendStats {
+  /** Frames sent per kind. */
   video: number;
   audio: number;
   /** Keyframe requests answered with an intra frame (Clip.intra). */
@@ -33,6 +45,8 @@ export interface SendOptions {
   signal?: AbortSignal;
   /** Send audio only within [from, to) seconds (a microphone muted before and after). */
   audioWindow?: [number, number];
+  /** Called after each frame's packets are written. */
+  onFrame?: (frame: SentFrame) => void;
 }
 
 /** The clip's frames of both kinds in time order; computed once per clip and shared by every sender. */
@@ -61,7 +75,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function sendClip(
   clip: Clip, seconds: number, video: MediaStreamTrack, audio: MediaStreamTrack, options: SendOptions = {},
 ): Promise<SendStats> {
-  const { keyframeWanted = () => false, dtx = false, signal, audioWindow } = options;
+  const { keyframeWanted = () => false, dtx = false, signal, audioWindow, onFrame } = options;
   const vp8 = new Vp8Packetizer({ payloadType: 96 });
   const opus = new OpusPacketizer({ payloadType: 111 });
   const videoBase = Math.floor(Math.random() * 2 ** 31);
@@ -78,36 +92,35 @@ export async function sendClip(
       if (wait > 1) await sleep(wait);
       else if (-wait > sent.maxLateMs) sent.maxLateMs = -wait;
       if (signal?.aborted) break sending;
+      let data = frame.data;
+      let rtpTimestamp: number;
+      let packets: number;
       if (kind === "video") {
-        let data = frame.data;
         if (keyframeWanted() && !frame.keyframe && clip.intra?.[index]) {
           data = clip.intra[index].data;
           sent.keyframesOnRequest++;
         }
-        for (const p of vp8.packetize(data, (videoBase + Math.round(time * 90000)) >>> 0)) video.writeRtp(p);
+        rtpTimestamp = (videoBase + Math.round(time * 90000)) >>> 0;
+        const rtp = vp8.packetize(data, rtpTimestamp);
+        for (const p of rtp) video.writeRtp(p);
+        packets = rtp.length;
       } else {
         if (audioWindow && (time < audioWindow[0] || time >= audioWindow[1])) continue;
         // A DTX sender sends one comfort-noise frame every 400 ms of silence, and nothing else.
-        if (dtx && frame.data.length <= 3 && Math.round(time * 50) % 20 !== 0) {
+        if (dtx && data.length <= 3 && Math.round(time * 50) % 20 !== 0) {
           sent.suppressed++;
           continue;
         }
-        for (const p of opus.packetize(frame.data, (audioBase + Math.round(time * 48000)) >>> 0)) audio.writeRtp(p);
+        rtpTimestamp = (audioBase + Math.round(time * 48000)) >>> 0;
+        const rtp = opus.packetize(data, rtpTimestamp);
+        for (const p of rtp) audio.writeRtp(p);
+        packets = rtp.length;
       }
       sent[kind]++;
+      onFrame?.({ kind, rtpTimestamp, atMs: performance.now(), packets, bytes: data.length });
     }
   }
   // Let the last packets leave before the caller hangs up.
   await sleep(100);
   return sent;
-}
-
-/**
- * Bytes that start the clip's first VP8 keyframe in a file: the start code and the frame size
- * (RFC 6386 §9.1). Finding them on disk means a keyframe has been written.
- */
-export function keyframeSignature(clip: Clip): Buffer {
-  const key = clip.video.find((f) => f.keyframe);
-  if (!key) throw new Error("the clip has no keyframe");
-  return Buffer.from(key.data.subarray(3, 10));
 }

@@ -3,13 +3,12 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { parseIvf, parseOggOpus, type EncodedFrame } from "./containers.ts";
+import { flashSignal } from "./flashSignal.ts";
 
 const run = promisify(execFile);
 
-// The container parsers are shared with `recbot loopback`, which encodes its own test signal.
-import { parseIvf, parseOggOpus, type EncodedFrame } from "../../src/loopback/testSignal.ts";
-export { parseIvf, parseOggOpus, type EncodedFrame };
-
+/** A pre-encoded VP8 + Opus clip, sent in real time by sendClip (pacer.ts). */
 export interface Clip {
   video: EncodedFrame[];
   audio: EncodedFrame[];
@@ -20,7 +19,7 @@ export interface Clip {
    * keyframe request (PLI) with the intra version of its next frame, as a browser's encoder would.
    */
   intra?: EncodedFrame[];
-  /** The encoded files, so another process can load the same clip (readClip) without encoding again. */
+  /** The encoded files (in a temporary directory), so another process can load the same clip with readClip. */
   files: ClipFiles;
 }
 
@@ -37,15 +36,12 @@ export interface ClipOptions {
   width?: number;
   height?: number;
   fps?: number;
-  /** Tone frequency in Hz. */
+  /** Tone frequency in Hz (pattern "testsrc"). */
   tone?: number;
   videoBitrate?: string;
   /** Keyframe interval in frames. */
   gop?: number;
-  /**
-   * "testsrc": moving test pattern + continuous tone. "flash": black with one white frame at each whole
-   * second, silence with a 50 ms beep at each whole second (for A/V sync measurement).
-   */
+  /** "testsrc": moving test pattern + continuous tone. "flash": the flash/beep signal (flashSignal.ts). */
   pattern?: "testsrc" | "flash";
   /** Mute the audio for this span of seconds [from, to) (a silence in the middle of the clip). */
   silence?: [number, number];
@@ -55,15 +51,13 @@ export interface ClipOptions {
   intra?: boolean;
 }
 
-/** Encodes a test clip (moving test pattern + sine tone) to VP8 (IVF) and Opus (Ogg) with ffmpeg, then parses both. */
+/** Encodes a test clip to VP8 (IVF) and Opus (Ogg, 20 ms frames, stereo) with ffmpeg, then parses both. */
 export async function makeClip(options: ClipOptions = {}): Promise<Clip> {
   const { seconds = 5, width = 320, height = 240, fps = 30, tone = 440, videoBitrate = "600k", gop = 60, pattern = "testsrc" } = options;
-  const videoSource = pattern === "flash"
-    ? `color=c=black:size=${width}x${height}:rate=${fps},drawbox=x=0:y=0:w=iw:h=ih:color=white:t=fill:enable='lt(mod(t\\,1)\\,${0.5 / fps})'`
-    : `testsrc2=size=${width}x${height}:rate=${fps}`;
-  let audioExpr = pattern === "flash" ? `if(lt(mod(t\\,1)\\,0.05)\\,0.8*sin(2*PI*1000*t)\\,0)` : `0.125*sin(2*PI*${tone}*t)`;
+  const flash = flashSignal({ width, height, fps });
+  const videoSource = pattern === "flash" ? flash.video : `testsrc2=size=${width}x${height}:rate=${fps}`;
+  let audioExpr = pattern === "flash" ? flash.beep : `0.125*sin(2*PI*${tone}*t)`;
   if (options.silence) audioExpr = `if(between(t\\,${options.silence[0]}\\,${options.silence[1]})\\,0\\,${audioExpr})`;
-  const audioSource = `aevalsrc='${audioExpr}':s=48000:c=stereo`;
   const dir = mkdtempSync(path.join(tmpdir(), "recbot-clip-"));
   const ivf = path.join(dir, "video.ivf");
   const ogg = path.join(dir, "audio.ogg");
@@ -72,7 +66,7 @@ export async function makeClip(options: ClipOptions = {}): Promise<Clip> {
   await run("ffmpeg", [
     "-v", "error", "-y",
     "-f", "lavfi", "-i", videoSource,
-    "-f", "lavfi", "-i", audioSource,
+    "-f", "lavfi", "-i", `aevalsrc='${audioExpr}':s=48000`,
     "-t", String(seconds), "-map", "0:v", ...vp8, "-g", String(gop), ivf,
     "-t", String(seconds), "-map", "1:a", "-c:a", "libopus", "-b:a", "64k", "-frame_duration", "20", "-ac", "2", ...(options.dtx ? ["-dtx", "1", "-application", "voip"] : []), ogg,
     ...(intraIvf ? ["-t", String(seconds), "-map", "0:v", ...vp8, "-g", "1", intraIvf] : []),
