@@ -95,14 +95,10 @@ describe("A/V sync of a Chromium publisher's flash/beep capture", () => {
     // picture lags the capture timestamps (seen: 23–28 frames between flashes instead of 30, flashes 1.08 s
     // apart). recbot cannot see that, so the ±40 ms check applies only when every flash came on time.
     const sourceKeptTime = sync.flashIntervals.every((d) => Math.abs(d - 1) <= 0.02);
-    console.log(
-      `[av-sync chromium] pairs ${sync.offsetsMs.length} (flashes ${sync.flashes}, beeps ${sync.beeps}), ` +
-        `audio−video mean ${sync.meanMs.toFixed(1)} ms, max |offset| ${sync.maxAbsMs.toFixed(1)} ms, offsets [${sync.offsetsMs.map((o) => o.toFixed(0)).join(", ")}] ms; ` +
-        `flash intervals [${sync.flashIntervals.map((d) => d.toFixed(3)).join(", ")}] s, beep intervals [${sync.beepIntervals.map((d) => d.toFixed(3)).join(", ")}] s` +
-        (sourceKeptTime ? "" : " — Chromium's camera did not keep time: offset not asserted"),
-    );
-    expect(sync.offsetsMs.length).toBeGreaterThanOrEqual(5);
-    if (sourceKeptTime) expect(Math.abs(sync.meanMs)).toBeLessThanOrEqual(40);
+    const figures = `offsets [${sync.offsetsMs.map((o) => o.toFixed(0)).join(", ")}] ms, flash intervals [${sync.flashIntervals.map((d) => d.toFixed(3)).join(", ")}] s`;
+    expect(sync.offsetsMs.length, figures).toBeGreaterThanOrEqual(5);
+    if (sourceKeptTime) expect(Math.abs(sync.meanMs), figures).toBeLessThanOrEqual(40);
+    else console.warn(`[av-sync chromium] Chromium's camera did not keep time, A/V offset not asserted: ${figures}`);
     await page.close();
   });
 });

@@ -28,8 +28,7 @@ describe("recbot as the caller: it offers, Chromium answers", () => {
     { name: "VP9 + Opus asked for in the call message", callCodecs: ["vp9", "opus"], video: "vp9", audio: "opus", container: "webm" },
   ])("records what Chromium sends in its answer: $name", async (c) => {
     const result = await pageCall(page, { wsUrl, role: "call", callCodecs: c.callCodecs, seconds: SECONDS });
-    if (result.errors.length) console.log(`[call] failed; answer:\n${result.localSdp}\nstats ${JSON.stringify(result.stats)}`);
-    expect(result.errors).toEqual([]);
+    expect(result.errors, `answer:\n${result.localSdp}\nstats ${JSON.stringify(result.stats)}`).toEqual([]);
     expect(result.remoteSdp).toMatch(/^a=recvonly/m);
     expect(result.localSdp).toMatch(/^a=sendonly/m);
     expect(result.recordings).toHaveLength(1);
@@ -37,8 +36,6 @@ describe("recbot as the caller: it offers, Chromium answers", () => {
     expect(rec.streamId).toBe(result.streamIds[0]);
     expect(path.extname(rec.file)).toBe(`.${c.container}`);
     const r = await verifyFile(rec.file, result, result.streamIds[0], files);
-    console.log(`[call] ${c.name}: ${r.videoCodec}+${r.audioCodec} in ${r.container}, ${r.seconds.toFixed(3)} s (expected ${r.expectedSeconds.toFixed(3)}), ` +
-      `frames ${r.framesSent}/${r.framesRecorded}, tone ${r.peakHz} Hz, colours ${r.colours.classified}/${r.colours.frames}, ${r.colours.inOrder} in order`);
     expect(r.videoCodec).toBe(c.video);
     expect(r.audioCodec).toBe(c.audio);
     expectGoodRecording(r, files, { audio: true, seconds: SECONDS });

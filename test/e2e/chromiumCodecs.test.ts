@@ -8,7 +8,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CaptureFiles } from "../helpers/browser.ts";
 import { startBrowserLab, type BrowserLab } from "../helpers/browserLab.ts";
 import { analyseTone, h264Layout } from "../helpers/content.ts";
-import { probe } from "../../src/testkit/probe.ts";
 import { expectGoodRecording, verifyFile } from "../helpers/verify.ts";
 import { pageCall } from "../helpers/pageCall.ts";
 
@@ -47,7 +46,6 @@ describe("Chromium publishes each codec it offers; recbot records it without tra
   });
   afterAll(async () => {
     await lab?.close();
-    console.log(["[codec matrix] codec → container → result → video frames sent/recorded", ...matrix].join("\n"));
   });
 
   it.each(cases)("$name is recorded into $container with its content intact", async (c) => {
@@ -65,19 +63,10 @@ describe("Chromium publishes each codec it offers; recbot records it without tra
       expect(rec.state).toBe("finished");
       expect(path.extname(rec.file)).toBe(`.${c.container}`);
       const r = await verifyFile(rec.file, result, result.streamIds[0], files);
-      const sentCodec = result.stats.find((s) => s.kind === "video");
-      if (c.video.includes("profile-id=2")) {
-        const p = await probe(rec.file);
-        console.log(`[codec] VP9 profile 2 file: ${JSON.stringify(p.streams.map((x: any) => [x.codec_name, x.profile, x.pix_fmt]))}`);
-      }
-      console.log(`[codec] ${c.name}: sent ${sentCodec?.codec} ${sentCodec?.sdpFmtpLine ?? ""}, ` +
-        `file ${r.container} ${r.videoCodec}+${r.audioCodec}/${r.audioChannels}ch, ${r.seconds.toFixed(3)} s (expected ${r.expectedSeconds.toFixed(3)}, wall ${result.mediaSeconds.toFixed(2)}), ` +
-        `frames ${r.framesSent}/${r.framesRecorded}, tone ${r.peakHz} Hz, colours ${r.colours.classified}/${r.colours.frames} classified, ${r.colours.inOrder} changes in order ${r.colours.outOfOrder} out`);
       line += `${r.videoCodec}+${r.audioCodec} → `;
       expect(r.videoCodec).toBe(c.videoCodec);
       if (c.videoCodec === "h264") {
         const layout = await h264Layout(rec.file);
-        console.log(`[codec] H.264 CodecPrivate ${layout.extradata.slice(0, 24)}…, first packet ${layout.firstPacket.slice(0, 24)}…`);
         expect(layout.extradata.slice(0, 2)).toBe("01"); // avcC configurationVersion
         expect(layout.firstPacket.slice(0, 8)).not.toBe("00000001"); // length-prefixed, not Annex-B
       }
@@ -113,12 +102,10 @@ describe("Chromium edge cases of codec negotiation", () => {
     const result = await pageCall(page, { wsUrl, codecs: { video: "video/VP8", audio: "audio/opus" }, seconds: 2, stereo: true });
     expect(result.errors).toEqual([]);
     expect(result.remoteSdp).toMatch(/^a=fmtp:\d+ .*stereo=1/m);
-    console.log(`[stereo] answer codecs: ${result.remoteSdp.match(/^a=rtpmap:.*$/gm)?.join(" | ")}`);
     const file = result.recordings[0].file;
     // The TOC byte's "s" bit (RFC 6716 §3.1) says whether the packet is coded in stereo.
     const { stdout } = await run("ffprobe", ["-v", "error", "-select_streams", "a", "-read_intervals", "%+#5", "-show_packets", "-show_data", "-of", "json", file]);
     const tocs = (JSON.parse(stdout).packets as { data: string }[]).map((pk) => parseInt(pk.data.split(":")[1].trim().slice(0, 2), 16));
-    console.log(`[stereo] answer fmtp: ${/^a=fmtp:\d+ (.*stereo=1.*)$/m.exec(result.remoteSdp)?.[1]}; first TOC bytes ${tocs.map((t) => t.toString(16))}`);
     expect(tocs.length).toBeGreaterThan(0);
     expect(tocs.every((t) => (t & 0x04) !== 0)).toBe(true);
     expect((await analyseTone(file)).peakHz).toBeGreaterThanOrEqual(files.toneHz - 10);
@@ -129,7 +116,6 @@ describe("Chromium edge cases of codec negotiation", () => {
     const before = readdirSync(dir).length;
     const result = await pageCall(page, { wsUrl, codecs: { video: "video/VP8", audio: "audio/G722" }, seconds: 1 });
     expect(result.errors.map((e) => e.code)).toContain("unsupported_codec");
-    console.log(`[unsupported] ${JSON.stringify(result.errors[0])}`);
     expect(result.errors[0].message).toMatch(/g722/i);
     expect(readdirSync(dir).length).toBe(before);
     const health = await (await fetch(`${base}/healthz`)).json();

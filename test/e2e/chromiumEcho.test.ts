@@ -34,7 +34,6 @@ describe("Chromium publishing in echo mode", () => {
     await page.addScriptTag({ path: path.join(import.meta.dirname, "echoPage.js") });
     const result: any = await page.evaluate((wsUrl) => (globalThis as any).runEcho(wsUrl, 4000), base.replace("http", "ws") + "/ws");
 
-    console.log(`[chromium echo] ${JSON.stringify({ ...result, finished: undefined })}`);
     expect(result.error).toBeUndefined();
     expect(result.framesRendered).toBeGreaterThan(30);
     expect(result.videoFramesDecoded).toBeGreaterThan(30);

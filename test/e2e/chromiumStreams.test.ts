@@ -32,10 +32,6 @@ describe("Chromium: several streams in one call, and a track disabled mid-call",
     const camera = await verifyFile(byStream.get(cameraId)!.file, result, cameraId, files);
     // The canvas stream has no audio to time it: its media ran from its first frame sent to the end.
     const canvas = await verifyFile(byStream.get(canvasId)!.file, result, canvasId, files, result.videoSeconds[canvasId]);
-    for (const [name, r] of [["camera", camera], ["canvas", canvas]] as const) {
-      console.log(`[streams] ${name}: ${r.videoCodec}+${r.audioCodec ?? "-"} ${r.seconds.toFixed(3)} s (expected ${r.expectedSeconds.toFixed(3)}), ` +
-        `frames ${r.framesSent}/${r.framesRecorded}, tone ${r.peakHz ?? "-"} Hz, colours ${r.colours.classified}/${r.colours.frames}, ${r.colours.inOrder} in order`);
-    }
     expect(camera.audioCodec).toBe("opus");
     expect(canvas.audioCodec).toBeUndefined();
     expectGoodRecording(camera, files, { audio: true, seconds });
@@ -54,11 +50,8 @@ describe("Chromium: several streams in one call, and a track disabled mid-call",
     const r = await verifyFile(result.recordings[0].file, result, result.streamIds[0], files);
     const luma = await frameLuma(r.file);
     const black = luma.filter((y) => y < 20).length;
-    const firstBlack = luma.findIndex((y) => y < 20);
     const lastBlack = luma.length - 1 - [...luma].reverse().findIndex((y) => y < 20);
     const colourAfter = await analyseColours(r.file);
-    console.log(`[disabled] ${r.seconds.toFixed(3)} s (expected ${r.expectedSeconds.toFixed(3)}, wall ${result.mediaSeconds.toFixed(2)}), frames ${r.framesSent}/${r.framesRecorded}, ` +
-      `black frames ${black} (index ${firstBlack}..${lastBlack} of ${luma.length}), colour frames ${colourAfter.classified}, sequence ${colourAfter.sequence.join(">")}`);
     expect(r.decodeErrors).toBe("");
     expect(Math.abs(r.seconds - r.expectedSeconds) / r.expectedSeconds).toBeLessThanOrEqual(0.05);
     expect(Math.abs(r.seconds - result.mediaSeconds) / result.mediaSeconds).toBeLessThanOrEqual(0.1);
@@ -76,10 +69,8 @@ describe("Chromium: several streams in one call, and a track disabled mid-call",
     expect(result.recordings).toHaveLength(1);
     const r = await verifyFile(result.recordings[0].file, result, result.streamIds[0], files);
     const times = await videoPacketTimes(r.file);
-    let gap = 0, gapAt = 0;
-    for (let i = 1; i < times.length; i++) if (times[i] - times[i - 1] > gap) (gap = times[i] - times[i - 1]), (gapAt = times[i - 1]);
-    console.log(`[paused] ${r.seconds.toFixed(3)} s (expected ${r.expectedSeconds.toFixed(3)}, wall ${result.mediaSeconds.toFixed(2)}), frames ${r.framesSent}/${r.framesRecorded}, ` +
-      `largest video gap ${gap.toFixed(3)} s after ${gapAt.toFixed(3)} s, last video frame at ${times.at(-1)?.toFixed(3)} s, colours ${r.colours.sequence.join(">")}`);
+    let gap = 0;
+    for (let i = 1; i < times.length; i++) gap = Math.max(gap, times[i] - times[i - 1]);
     expect(r.decodeErrors).toBe("");
     expect(Math.abs(r.seconds - r.expectedSeconds) / r.expectedSeconds).toBeLessThanOrEqual(0.05);
     expect(r.framesRecorded / r.framesSent).toBeGreaterThanOrEqual(0.95);

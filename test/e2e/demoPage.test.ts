@@ -40,7 +40,6 @@ describe("the demo page, driven in Chromium", () => {
     const pair = await page.textContent("#pair");
     const sending = await page.textContent("#sending");
     const elapsed = await page.textContent("#elapsed");
-    console.log(`[demo] pair ${pair}; sending ${sending}; elapsed ${elapsed}`);
     expect(pair).toMatch(/host\/udp 127\.0\.0\.1:\d+ ⇄ host\/udp 127\.0\.0\.1:\d+/);
     expect(sending).toMatch(/VP9/);
     expect(elapsed).toMatch(/^[1-9]\d* s$/);
@@ -51,7 +50,6 @@ describe("the demo page, driven in Chromium", () => {
     await page.click("#stop");
     await page.waitForFunction(() => [...document.querySelectorAll("#recordings tbody tr")].filter((tr) => tr.querySelectorAll("td")[5]?.textContent === "finished").length === 2, null, { timeout: 20_000 });
     const rows = await page.$$eval("#recordings tbody tr", (trs) => trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent)));
-    console.log(`[demo] listed ${JSON.stringify(rows)}`);
     expect(rows.every((r) => r[5] === "finished")).toBe(true);
     expect(rows.map((r) => r[1]).sort()).toEqual(["opus + vp9", "vp9"]);
 
@@ -61,7 +59,6 @@ describe("the demo page, driven in Chromium", () => {
       return v.readyState >= 2 && v.currentTime > 0.3;
     }, null, { timeout: 15_000 });
     const played = await page.$eval("#player", (v) => ({ duration: (v as HTMLVideoElement).duration, width: (v as HTMLVideoElement).videoWidth }));
-    console.log(`[demo] player: ${JSON.stringify(played)}`);
     expect(played.duration).toBeGreaterThan(2);
     expect(played.width).toBeGreaterThan(0);
     expect(await page.isHidden("#errors")).toBe(true);
@@ -78,7 +75,6 @@ describe("the demo page, driven in Chromium", () => {
     await page.click("#publish");
     await page.waitForSelector("#errors:not([hidden])", { timeout: 20_000 });
     const text = await page.textContent("#errors");
-    console.log(`[demo] error shown: ${text}`);
     expect(text).toMatch(/unsupported_codec: no common audio codec: offer has g722/);
     expect(await page.isEnabled("#publish")).toBe(true);
     await page.screenshot({ path: path.join(artifacts, "demo-error.png") });
@@ -96,7 +92,6 @@ describe("the demo page, driven in Chromium", () => {
     const sending = await page.textContent("#sending");
     await page.click("#stop");
     await page.waitForFunction(() => [...document.querySelectorAll("#recordings tbody tr")].some((tr) => tr.querySelectorAll("td")[1]?.textContent === "pcma + h264" && tr.querySelectorAll("td")[5]?.textContent === "finished"), null, { timeout: 20_000 });
-    console.log(`[demo] call mode: sending ${sending}`);
     expect(sending).toMatch(/H264/);
     expect(await page.isHidden("#errors")).toBe(true);
   });

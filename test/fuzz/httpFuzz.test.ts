@@ -58,7 +58,6 @@ describe("fuzzing the HTTP API", () => {
       ),
       { numRuns: RUNS },
     );
-    console.log(`[http fuzz] ${RUNS} requests, statuses ${JSON.stringify(Object.fromEntries(statuses))}`);
     const health = await recbot.app.inject({ method: "GET", url: "/healthz" });
     expect(JSON.parse(health.body).sessions).toBe(0);
   }, 300_000);

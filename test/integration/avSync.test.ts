@@ -27,7 +27,6 @@ describe("A/V sync of a werift publisher's flash/beep clip", () => {
     const file = path.join(dir, "baseline.mkv");
     await writeClipMkv(clip, file);
     const sync = await measureAvSync(file);
-    console.log(`[av-sync baseline] pairs ${sync.offsetsMs.length}, audio−video mean ${sync.meanMs.toFixed(1)} ms, max |offset| ${sync.maxAbsMs.toFixed(1)} ms`);
     expect(sync.offsetsMs.length).toBe(4);
     expect(sync.maxAbsMs).toBeLessThanOrEqual(5);
   });
@@ -42,11 +41,6 @@ describe("A/V sync of a werift publisher's flash/beep clip", () => {
     const file = result.finished.file as string;
     expect(await decodeErrors(file)).toBe("");
     const sync = await measureAvSync(file);
-    console.log(
-      `[av-sync ${label}] pairs ${sync.offsetsMs.length} (flashes ${sync.flashes}, beeps ${sync.beeps}), ` +
-        `audio−video mean ${sync.meanMs.toFixed(1)} ms, max |offset| ${sync.maxAbsMs.toFixed(1)} ms, ` +
-        `offsets [${sync.offsetsMs.map((o) => o.toFixed(0)).join(", ")}] ms, first keyframe on disk ${result.offerToKeyframeOnDiskMs.toFixed(0)} ms after the offer`,
-    );
     expect(sync.offsetsMs.length).toBeGreaterThanOrEqual(5);
     expect(Math.abs(sync.meanMs)).toBeLessThanOrEqual(40);
   });

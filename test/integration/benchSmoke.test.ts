@@ -61,6 +61,5 @@ describe("npm run bench (smoke: N=1 for 3 s)", () => {
     expect(isNumber(recbot.latencyMs.offerToKeyframeOnDisk.p50)).toBe(true);
     expect(result.ratios).toHaveLength(1);
     expect(result.headline).toHaveProperty("kneeN");
-    console.log(`[bench smoke] ${stdout.split("\n").filter((l) => l.startsWith("N=1")).join("\n[bench smoke] ")}`);
   });
 });

@@ -46,7 +46,6 @@ describe("churn", () => {
         after = resources();
       }
       const finished = readdirSync(dir).filter((f) => f.endsWith(".json")).map((f) => JSON.parse(readFileSync(path.join(dir, f), "utf8")));
-      console.log(`[churn] outcomes ${JSON.stringify(outcomes)}; before ${JSON.stringify(before)}; after ${JSON.stringify(after)}; recordings ${finished.length}`);
       expect(Object.keys(outcomes).filter((k) => k.startsWith("error")), JSON.stringify(outcomes)).toEqual([]);
       expect(outcomes["bye:finished"] + outcomes.abrupt).toBe(SESSIONS);
       expect(finished.length).toBe(SESSIONS);

@@ -72,10 +72,6 @@ describe("echo mode over /ws", () => {
 
       client.send({ type: "bye" });
       const finished = await client.waitFor((m) => m.type === "recording" && m.state !== "started", 30_000);
-      console.log(
-        `[echo ws] video frames sent ${sent.video} / echoed ${back.videoFrames}; audio packets sent ${sent.audio} / echoed ${back.audioPackets}; ` +
-          `PLIs reaching the client's sender: ${plisBefore} before its own PLI, ${plisToClient} after`,
-      );
       expect(back.videoFrames / sent.video).toBeGreaterThanOrEqual(0.98);
       expect(back.audioPackets / sent.audio).toBeGreaterThanOrEqual(0.98);
       expect(plisToClient).toBeGreaterThan(plisBefore);

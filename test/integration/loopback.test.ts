@@ -23,11 +23,10 @@ describe("recbot loopback", () => {
     const outDir = mkdtempSync(path.join(tmpdir(), "recbot-loopback-report-"));
     const out = capture();
     const err = capture();
-    // Timing limits are opened wide: the machine is shared, so timing figures are printed, not asserted.
-    const wide = ["--max-rtt-p95-ms", "10000", "--max-jitter-ms", "10000", "--max-freezes", "1000", "--max-echo-av-offset-ms", "10000", "--max-recording-av-offset-ms", "500"];
+    // Timing limits are opened wide: the machine is shared, so timing figures go to the report, not into asserts.
+    const wide = ["--max-rtt-p95-ms", "10000", "--max-jitter-ms", "10000", "--max-freezes", "1000", "--max-echo-av-offset-ms", "10000"];
     const status = await loopbackCommand(["--seconds", "4", "--out", outDir, ...wide], out.stream, err.stream);
-    console.log(out.text());
-    expect(status, err.text()).toBe(0);
+    expect(status, `${out.text()}\n${err.text()}`).toBe(0);
     expect(err.text()).toMatch(/^loopback: 4\/4 s/m); // not a TTY: plain progress lines
     expect(out.text()).toMatch(/^PASS/m);
 
@@ -40,6 +39,8 @@ describe("recbot loopback", () => {
     expect(report.metrics.video.unmatched).toBe(0);
     expect(report.series.length).toBeGreaterThanOrEqual(4);
     expect("file" in report.recording && report.recording.codecs).toEqual(["vp8", "opus"]);
+    // The flash/beep signal and its measurement are the A/V sync tests' (test/integration/avSync.test.ts): same bound.
+    expect("file" in report.recording && Math.abs(report.recording.avOffsetMs)).toBeLessThanOrEqual(40);
 
     mkdirSync(ARTIFACTS, { recursive: true });
     const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--headless=new", "--no-sandbox", "--disable-gpu"] });
@@ -63,8 +64,7 @@ describe("recbot loopback", () => {
       execFile(process.execPath, [path.join(ROOT, "src/cli/main.ts"), "loopback", "--seconds", "3", "--max-rtt-p95-ms", "0", "--out", outDir],
         { timeout: 60_000 }, (error, stdout, stderr) => resolve({ code: error ? (error as any).code ?? null : 0, stdout, stderr }));
     });
-    console.log(result.stdout);
-    expect(result.code).toBe(1);
+    expect(result.code, result.stdout + result.stderr).toBe(1);
     expect(result.stdout).toMatch(/round trip video .* FAIL/);
     expect(result.stdout).toMatch(/^FAIL/m);
     const report = JSON.parse(readFileSync(path.join(outDir, "report.json"), "utf8")) as LoopbackReport;

@@ -16,6 +16,9 @@ import { publish } from "../../src/testkit/publisher.ts";
  * publisher sends a pre-encoded clip and cannot make a keyframe on demand, so the clip has a short GOP
  * (a keyframe every 15 frames = 0.5 s): after an unrecoverable loss, decoding resumes at the next one.
  */
+/** Keyframe interval of the clip, in frames (0.5 s). */
+const GOP = 15;
+
 describe("recording through a lossy path", () => {
   let recbot: Recbot;
   let wsUrl: string;
@@ -23,7 +26,7 @@ describe("recording through a lossy path", () => {
   const dir = mkdtempSync(path.join(tmpdir(), "recbot-loss-"));
 
   beforeAll(async () => {
-    clip = await makeClip({ seconds: 6, gop: 15 });
+    clip = await makeClip({ seconds: 6, gop: GOP });
     recbot = await createRecbot({ host: "127.0.0.1", port: 0, recordingsDir: dir, iceAddresses: ["127.0.0.1"], logLevel: (process.env.RECBOT_TEST_LOG as "info") ?? "warn" });
     wsUrl = (await recbot.listen()).replace("http", "ws") + "/ws";
   });
@@ -50,18 +53,19 @@ describe("recording through a lossy path", () => {
       const videoFrames = Number(stream(p, "video").nb_read_frames);
       const audioFrames = Number(stream(p, "audio").nb_read_frames);
       expect(videoFrames).toBeLessThanOrEqual(result.framesSent.video);
+      // Lower bound. A frame here is 2–4 packets, so at 5–10 % random loss 10–35 % of frames miss a packet, and
+      // each such frame breaks decoding until the next keyframe (≤ 15 frames): without recovery most of the file
+      // would be gone. recbot NACKs and werift's sender retransmits, so a packet stays lost only when it and its
+      // retransmissions are all dropped (≈ p², ≤ 1 %): at least 90 % of the frames must be in the file. An outage
+      // also takes its own frames and those up to the next keyframe after it. (Measured: 100 %, 100 %, 92 %.)
+      const outageFrames = outage ? ((outage[1] - outage[0]) / 1000) * clip.fps + GOP : 0;
+      expect(videoFrames).toBeGreaterThanOrEqual(0.9 * result.framesSent.video - outageFrames);
+      // Audio has no retransmission: recbot fills each lost 20 ms packet with silence, so the timeline keeps every frame.
       const meta = JSON.parse(await readFile(file.replace(/\.webm$/, ".json"), "utf8")) as RecordingMetadata;
       const [v, a] = meta.trackStats!;
+      expect(audioFrames).toBeGreaterThanOrEqual(0.98 * result.framesSent.audio);
+      expect(a.silenceFilled).toBeGreaterThan(0);
       const dropped = relay.stats.toRecbot.dropped + relay.stats.toPublisher.dropped;
-      console.log(
-        `[loss ${dropRate * 100}%${outage ? ` + outage ${outage.join("–")} ms` : ""}] relay dropped ${relay.stats.toRecbot.dropped}/${relay.stats.toRecbot.dropped + relay.stats.toRecbot.forwarded} packets to recbot, ` +
-          `${relay.stats.toPublisher.dropped}/${relay.stats.toPublisher.dropped + relay.stats.toPublisher.forwarded} back (${dropped} in all); ` +
-          `video frames recorded ${videoFrames}/${result.framesSent.video} (${((100 * videoFrames) / result.framesSent.video).toFixed(1)} %), ` +
-          `audio frames in file ${audioFrames}/${result.framesSent.audio} of which ${a.silenceFilled} silence for lost packets; ` +
-          `recbot sent ${v.nacks} NACKs and ${v.keyframeRequests} PLIs, gave up ${v.lost} video packets, dropped ${v.framesDropped} video frames; ` +
-          `publisher received ${result.feedback.nacks} NACKs, ${result.feedback.plis} PLIs, retransmitted ${result.feedback.retransmitted} packets; ` +
-          `audio packets lost ${a.lost}; duration ${duration.toFixed(3)} s; first keyframe on disk ${result.offerToKeyframeOnDiskMs.toFixed(0)} ms after the offer`,
-      );
       expect(dropped).toBeGreaterThan(0);
       expect(v.nacks).toBeGreaterThan(0);
       if (outage) expect(v.keyframeRequests).toBeGreaterThan(1);
@@ -79,7 +83,6 @@ describe("recording through a lossy path", () => {
       expect(result.finished.state).toBe("finished");
       const p = await probe(result.finished.file as string);
       expect(Number(stream(p, "video").nb_read_frames)).toBe(result.framesSent.video);
-      console.log(`[dtls] ClientHello repeated ${relay.stats.clientHelloRepeated}×; video ${stream(p, "video").nb_read_frames}/${result.framesSent.video}`);
     } finally {
       relay.close();
     }

@@ -1,10 +1,8 @@
 import { mkdtempSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRecbot, type Recbot } from "../../src/index.ts";
-import type { RecordingMetadata } from "../../src/recordings/metadata.ts";
 import { makeClip } from "../../src/testkit/clip.ts";
 import { decodeErrors } from "../../src/testkit/probe.ts";
 import { publish } from "../../src/testkit/publisher.ts";
@@ -30,10 +28,6 @@ describe("silence: Opus DTX and muted audio keep their place on the timeline", (
     expect(await decodeErrors(file)).toBe("");
     const spans = await packetSpans(file);
     const played = await decodedAudioSeconds(file);
-    console.log(
-      `[muted start/end] audio sent 1.5–5.0 s of 7 s; file: video ${spans.video.start.toFixed(3)}–${spans.video.end.toFixed(3)} s, ` +
-        `audio ${spans.audio.start.toFixed(3)}–${spans.audio.end.toFixed(3)} s, decoded sample by sample ${played.toFixed(3)} s`,
-    );
     expect(Math.abs(spans.audio.start - spans.video.start)).toBeLessThan(0.1);
     expect(Math.abs(spans.audio.end - spans.video.end)).toBeLessThan(0.1);
     expect(Math.abs(played - (spans.video.end - spans.video.start))).toBeLessThan(0.1);
@@ -50,12 +44,6 @@ describe("silence: Opus DTX and muted audio keep their place on the timeline", (
     const video = spans.video.end - spans.video.start;
     const audio = spans.audio.end - spans.audio.start;
     const played = await decodedAudioSeconds(file);
-    const meta = JSON.parse(await readFile(file.replace(/\.webm$/, ".json"), "utf8")) as RecordingMetadata;
-    console.log(
-      `[dtx] audio packets sent ${result.framesSent.audio}, suppressed ${result.framesSent.suppressed}, silence frames filled by recbot ${meta.trackStats![1].silenceFilled}; ` +
-        `video ${video.toFixed(3)} s (${spans.video.start.toFixed(3)}–${spans.video.end.toFixed(3)}), audio ${audio.toFixed(3)} s (${spans.audio.start.toFixed(3)}–${spans.audio.end.toFixed(3)}), ` +
-        `audio decoded sample by sample ${played.toFixed(3)} s`,
-    );
     expect(Math.abs(audio - video)).toBeLessThan(0.1);
     expect(Math.abs(spans.audio.start - spans.video.start)).toBeLessThan(0.1);
     expect(Math.abs(played - video)).toBeLessThan(0.1);

@@ -73,8 +73,7 @@ describe("WHIP (RFC 9725)", () => {
     const { recordings } = JSON.parse(r.del.body);
     expect(recordings).toHaveLength(1);
     expect(recordings[0].state).toBe("finished");
-    const m = await verify(recordings[0].file, clip.seconds, r.framesSent.video);
-    console.log(`[whip werift] video frames sent ${r.framesSent.video} / recorded ${m.frames}, audio ${r.framesSent.audio} / ${m.audioFrames}, duration ${m.duration.toFixed(3)} s`);
+    await verify(recordings[0].file, clip.seconds, r.framesSent.video);
 
     // The resource is gone after DELETE.
     expect((await whip.delete(r.location, TOKEN)).status).toBe(404);
@@ -144,11 +143,7 @@ describe("WHIP (RFC 9725)", () => {
     const r = await publishWhip({ url: `${base}/whip?mode=echo`, clip, token: TOKEN, echo: true });
     expect(r.post.body).toMatch(/a=sendrecv/);
     const { recordings } = JSON.parse(r.del.body);
-    const m = await verify(recordings[0].file, clip.seconds, r.framesSent.video);
-    console.log(
-      `[whip echo] video frames sent ${r.framesSent.video} / echoed ${r.echo.video.frames} (keyframes ${r.echo.video.keyframes}) / recorded ${m.frames}; ` +
-        `audio packets sent ${r.framesSent.audio} / echoed ${r.echo.audio.packets}`,
-    );
+    await verify(recordings[0].file, clip.seconds, r.framesSent.video);
     expect(r.echo.video.frames / r.framesSent.video).toBeGreaterThanOrEqual(0.98);
     expect(r.echo.video.keyframes).toBeGreaterThanOrEqual(1);
     expect(r.echo.audio.packets / r.framesSent.audio).toBeGreaterThanOrEqual(0.98);

@@ -62,6 +62,5 @@ describe("WHIP from GStreamer webrtcbin", () => {
     expect(frames / (duration * 30)).toBeGreaterThan(0.9);
     expect(audioFrames / (duration / 0.02)).toBeGreaterThan(0.9);
     expect(await decodeErrors(recording.file)).toBe("");
-    console.log(`[whip gstreamer] duration ${duration.toFixed(3)} s, video frames ${frames} (${(frames / duration).toFixed(1)} fps), audio frames ${audioFrames}, PATCHes ${result.patches.length}, candidates ${result.candidates.length}`);
   });
 });

@@ -53,10 +53,6 @@ describe("workers: 2 — sessions run in worker threads, signaling on the main t
       const port = Number(result.pair?.remote.port);
       expect(port).toBeGreaterThanOrEqual(41000);
       expect(port).toBeLessThanOrEqual(41999);
-      console.log(
-        `[workers] session ${result.sessionId.slice(0, 8)}: recbot port ${port}, video frames sent ${check.videoFramesSent} / recorded ${check.videoFramesRecorded}, ` +
-          `duration ${check.durationSeconds.toFixed(3)} s`,
-      );
     }
 
     // Each worker has its own half of the range (41000-41499, 41500-41999): one session in each.
@@ -69,7 +65,6 @@ describe("workers: 2 — sessions run in worker threads, signaling on the main t
     // Counters pushed from the workers reached the main thread's /metrics.
     const framesWritten = Number(/^recbot_frames_written_total (\d+)/m.exec(metrics)?.[1]);
     expect(framesWritten).toBeGreaterThan(0);
-    console.log(`[workers] /metrics frames written ${framesWritten}`);
 
     await recbot.close();
     expect(threads).toEqual({ started: 2, running: 0 });
@@ -105,6 +100,5 @@ describe("workers: 2 — sessions run in worker threads, signaling on the main t
     const duration = Number((await probe(meta.file)).format.duration);
     expect(duration).toBeGreaterThan(1.5);
     expect(await decodeErrors(meta.file)).toBe("");
-    console.log(`[workers] closed mid-recording: file ${duration.toFixed(3)} s, state ${meta.state}`);
   });
 });

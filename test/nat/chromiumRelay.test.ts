@@ -118,15 +118,11 @@ describe("Chromium forced to relay publishes through coturn", () => {
     }, { seconds: SECONDS });
 
     expect(result.localCandidateType).toBe("relay");
-    const rec = await verifyRecording(
+    await verifyRecording(
       { finished: result.finished, framesSent: { video: result.framesSent, audio: 0 }, secondsSent: result.sentSeconds },
       // Media starts at ICE+DTLS connect and recording at the first keyframe; the browser's own frame count is
       // read a moment before `bye`: allow a little slack both ways.
       { size: [320, 240], durationTolerance: 0.1, minFrameRatio: 0.9 },
-    );
-    console.log(
-      `[chromium-relay] selected pair ${result.localCandidateType}(${result.localAddress})→${result.remoteCandidateType}, offer→connected ${result.connectMs.toFixed(0)} ms, ` +
-        `video frames sent ${result.framesSent} / recorded ${rec.videoFramesRecorded}, duration ${rec.durationSeconds.toFixed(2)} s of ${result.sentSeconds.toFixed(2)} s`,
     );
     await page.close();
   });

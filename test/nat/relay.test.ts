@@ -5,7 +5,6 @@ import { RTCPeerConnection, MediaStreamTrack } from "werift";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRecbot, type Recbot } from "../../src/index.ts";
 import { turnCredentials, type IceServer } from "../../src/session/iceServers.ts";
-import { pairLabel } from "../../src/session/selectedPair.ts";
 import { makeClip, type Clip } from "../../src/testkit/clip.ts";
 import { startCoturn, type Coturn } from "../helpers/coturn.ts";
 import { publish } from "../../src/testkit/publisher.ts";
@@ -52,8 +51,7 @@ describe("TURN relay through coturn (deploy/turnserver.conf on 127.0.0.1)", () =
     expect(result.pair?.local.type).toBe("relay");
     expect(result.pair?.local.port).toBeGreaterThanOrEqual(49160); // from coturn's relay range
     expect(result.pair?.local.port).toBeLessThanOrEqual(49200);
-    const rec = await verifyRecording(result);
-    console.log(`[relay] client relay-only: pair ${pairLabel(result.pair)}, offer→connected ${result.offerToConnectedMs.toFixed(0)} ms, video ${rec.videoFramesRecorded}/${rec.videoFramesSent}, ${rec.durationSeconds.toFixed(2)} s`);
+    await verifyRecording(result);
   });
 
   it("recbot itself forced to relay (iceTransportPolicy relay) records a client that only has host candidates", async () => {
@@ -63,8 +61,7 @@ describe("TURN relay through coturn (deploy/turnserver.conf on 127.0.0.1)", () =
     expect(new Set(candidateTypes(result.answerSdp))).toEqual(new Set(["relay"]));
     expect(result.pair?.remote.type).toBe("relay");
     expect(result.pair?.local.type).toBe("host");
-    const rec = await verifyRecording(result);
-    console.log(`[relay] recbot relay-only: client pair ${pairLabel(result.pair)}, offer→answer ${result.offerToAnswerMs.toFixed(0)} ms, offer→connected ${result.offerToConnectedMs.toFixed(0)} ms, video ${rec.videoFramesRecorded}/${rec.videoFramesSent}`);
+    await verifyRecording(result);
   });
 
   /** What a werift peer gathers with these TURN credentials and relay-only policy. */
@@ -106,7 +103,6 @@ describe("TURN relay through coturn (deploy/turnserver.conf on 127.0.0.1)", () =
       // coturn itself says why: the HMAC (with the expiry) does not check out against the shared secret.
       const refusals = coturn.log().split("\n").filter((l) => l.includes(`check_stun_auth: Cannot find credentials of user <${r.creds.username}>`));
       expect(refusals.length > 0, r.name).toBe(r.expected.length === 0);
-      console.log(`[relay] ${r.name}: gathered ${JSON.stringify(r.gathered)} in ${r.ms.toFixed(0)} ms; coturn refusals logged: ${refusals.length}`);
     }
   });
 });
