@@ -19,7 +19,7 @@ import { runStep, type StepResult } from "./step.ts";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
 /**
- * As root on Linux, re-run inside a loopback-only network namespace (LAB.md's rule for anything that
+ * As root on Linux, re-run inside a loopback-only network namespace (docs/lab.md's rule for anything that
  * starts peers): a misconfigured peer then cannot send a packet off the machine.
  */
 function enterNetns(options: BenchOptions): boolean {

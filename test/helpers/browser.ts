@@ -50,7 +50,7 @@ export async function makeCaptureFiles({ toneHz = 1000, fps = 30 } = {}): Promis
   return { y4m, wav, toneHz, fps, width, height, colourSeconds: 1 };
 }
 
-/** Debian's Chromium, headless, fake media devices (from files when given), loopback candidates allowed (LAB.md). */
+/** Debian's Chromium, headless, fake media devices (from files when given), loopback candidates allowed (docs/lab.md). */
 export async function launchChromium(files?: CaptureFiles): Promise<Browser> {
   const args = [
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
