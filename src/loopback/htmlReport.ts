@@ -4,7 +4,7 @@ import type { LoopbackReport } from "./runLoopback.ts";
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** One line chart as inline SVG: value over seconds, axes with min/max labels. */
-export function lineChart(title: string, unit: string, points: readonly SeriesPoint[], pick: (p: SeriesPoint) => number, color: string): string {
+function lineChart(title: string, unit: string, points: readonly SeriesPoint[], pick: (p: SeriesPoint) => number, color: string): string {
   const W = 460, H = 180, L = 48, R = 12, T = 26, B = 28;
   const xs = points.map((p) => p.t);
   const ys = points.map(pick).filter(Number.isFinite);

@@ -9,7 +9,7 @@ const run = promisify(execFile);
  * Times (s) of flash onsets: the first frame of each flash whose mean luma is a quarter of the way from black (16)
  * to white (235). A low-bitrate encoder may need a few frames to reach full white; the onset is what counts.
  */
-export async function findFlashes(file: string): Promise<number[]> {
+async function findFlashes(file: string): Promise<number[]> {
   const { stdout } = await run("ffmpeg", [
     "-nostdin", "-v", "error", "-i", file, "-map", "0:v:0",
     "-vf", "signalstats,metadata=print:key=lavfi.signalstats.YAVG:file=-", "-f", "null", "-",
@@ -31,7 +31,7 @@ export async function findFlashes(file: string): Promise<number[]> {
 }
 
 /** Decoded audio, mono, 48 kHz, placed by its timestamps (gaps filled with silence), from time 0. */
-export async function decodeAudio(file: string): Promise<Float32Array> {
+async function decodeAudio(file: string): Promise<Float32Array> {
   const { stdout } = await run("ffmpeg", [
     "-nostdin", "-v", "error", "-i", file, "-map", "0:a:0",
     "-af", "aresample=async=1:first_pts=0", "-ac", "1", "-ar", "48000", "-f", "f32le", "-",
@@ -40,7 +40,7 @@ export async function decodeAudio(file: string): Promise<Float32Array> {
 }
 
 /** Onset times (s) of beeps: 1 ms RMS windows crossing a threshold after at least 300 ms of quiet. */
-export function findBeeps(samples: Float32Array, rate = 48000): number[] {
+function findBeeps(samples: Float32Array, rate = 48000): number[] {
   const window = rate / 1000;
   const beeps: number[] = [];
   let quietMs = Infinity;

@@ -19,5 +19,5 @@ export { publish, type PublishOptions, type PublishResult } from "./publisher.ts
 export { publishWhip, splitCandidates, whip, type WhipPublishOptions, type WhipPublishResult, type WhipResponse } from "./whipClient.ts";
 export { WsClient } from "./wsClient.ts";
 export { decodeErrors, probe, stream, type Probe, type ProbedStream } from "./probe.ts";
-export { measureAvSync, findFlashes, findBeeps, decodeAudio, type SyncReport } from "./avSync.ts";
+export { measureAvSync, type SyncReport } from "./avSync.ts";
 export { EchoMeter, type EchoMetrics, type KindMetrics, type SeriesPoint } from "./echoMeter.ts";

@@ -2,13 +2,13 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MediaStream, MediaStreamTrack, type RtpPacket } from "werift";
+import type { RTCRtpTransceiver } from "werift";
 import { createRecbot, type Recbot } from "../../src/index.ts";
 import { onPictureLoss } from "../../src/session/pictureLoss.ts";
 import { makeClip, type Clip } from "../../src/testkit/clip.ts";
 import { decodeErrors, probe, stream } from "../../src/testkit/probe.ts";
-import { clientPeer, waitConnected } from "../../src/testkit/peer.ts";
-import { sendClip } from "../../src/testkit/pacer.ts";
+import { clientPeer } from "../../src/testkit/peer.ts";
+import { publish } from "../../src/testkit/publisher.ts";
 import { WsClient } from "../../src/testkit/wsClient.ts";
 
 describe("echo mode over /ws", () => {
@@ -27,64 +27,42 @@ describe("echo mode over /ws", () => {
   });
 
   it("sends the client's own video and audio back, forwards its keyframe requests, and records too", async () => {
-    const pc = clientPeer();
-    const video = new MediaStreamTrack({ kind: "video" });
-    const audio = new MediaStreamTrack({ kind: "audio" });
-    const ms = new MediaStream([video, audio]);
-    const videoTx = pc.addTransceiver(video, { direction: "sendrecv", streams: [ms] });
-    pc.addTransceiver(audio, { direction: "sendrecv", streams: [ms] });
     const back = { videoFrames: 0, audioPackets: 0, videoSsrc: 0 };
-    pc.ontrack = ({ track }) =>
-      track.onReceiveRtp.subscribe((p: RtpPacket) => {
-        if (track.kind === "audio") back.audioPackets++;
+    let videoTx: RTCRtpTransceiver | undefined;
+    let plisToClient = 0;
+    let plisBefore = -1;
+    const result = await publish({
+      url: wsUrl, clip,
+      onEcho: (kind, p) => {
+        if (kind === "audio") back.audioPackets++;
         else {
           back.videoSsrc = p.header.ssrc;
           if (p.header.marker) back.videoFrames++;
         }
-      });
-    let plisToClient = 0;
-    onPictureLoss(videoTx, () => plisToClient++); // werift as a client has the same RTCP routing quirk
-
-    const client = new WsClient(wsUrl);
-    try {
-      await client.opened();
-      client.socket.on("message", (raw) => {
-        const m = JSON.parse(raw.toString());
-        if (m.type === "candidate" && m.candidate) void pc.addIceCandidate(m.candidate).catch(() => {});
-      });
-      pc.onIceCandidate.subscribe((c) => client.send({ type: "candidate", candidate: c ? c.toJSON() : null }));
-      await pc.setLocalDescription(await pc.createOffer());
-      client.send({ type: "offer", sdp: pc.localDescription!.sdp, mode: "echo" });
-      const answer = await client.waitFor((m) => m.type === "answer" || m.type === "error");
-      expect(answer.type).toBe("answer");
-      expect(answer.sdp.match(/^a=sendrecv/gm)).toHaveLength(2);
-      await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
-      await waitConnected(pc);
-
-      let plisBefore = -1;
-      const sending = sendClip(clip, clip.seconds, video, audio);
-      await new Promise((r) => setTimeout(r, 1500));
+      },
+      onConnected: (pc) => {
+        videoTx = pc.getTransceivers().find((t) => t.kind === "video");
+        onPictureLoss(videoTx!, () => plisToClient++); // werift as a client has the same RTCP routing quirk
+      },
       // The client asks for a keyframe on the echoed video; recbot passes it on to the client's sender.
-      plisBefore = plisToClient;
-      await videoTx.receiver.sendRtcpPLI(back.videoSsrc);
-      const sent = await sending;
-      await new Promise((r) => setTimeout(r, 300));
+      onSending: () => void setTimeout(() => {
+        plisBefore = plisToClient;
+        void videoTx!.receiver.sendRtcpPLI(back.videoSsrc);
+      }, 1500),
+      onSent: () => new Promise((r) => setTimeout(r, 300)), // the last echoed packets are on their way
+    });
+    expect(result.answerSdp.match(/^a=sendrecv/gm)).toHaveLength(2);
+    const sent = result.framesSent;
+    expect(back.videoFrames / sent.video).toBeGreaterThanOrEqual(0.98);
+    expect(back.audioPackets / sent.audio).toBeGreaterThanOrEqual(0.98);
+    expect(plisBefore).toBeGreaterThanOrEqual(0);
+    expect(plisToClient).toBeGreaterThan(plisBefore);
 
-      client.send({ type: "bye" });
-      const finished = await client.waitFor((m) => m.type === "recording" && m.state !== "started", 30_000);
-      expect(back.videoFrames / sent.video).toBeGreaterThanOrEqual(0.98);
-      expect(back.audioPackets / sent.audio).toBeGreaterThanOrEqual(0.98);
-      expect(plisToClient).toBeGreaterThan(plisBefore);
-
-      expect(finished.state).toBe("finished");
-      const p = await probe(finished.file);
-      expect(stream(p, "video").codec_name).toBe("vp8");
-      expect(Number(stream(p, "video").nb_read_frames) / sent.video).toBeGreaterThanOrEqual(0.98);
-      expect(await decodeErrors(finished.file)).toBe("");
-    } finally {
-      client.close();
-      await pc.close();
-    }
+    expect(result.finished.state).toBe("finished");
+    const p = await probe(result.finished.file);
+    expect(stream(p, "video").codec_name).toBe("vp8");
+    expect(Number(stream(p, "video").nb_read_frames) / sent.video).toBeGreaterThanOrEqual(0.98);
+    expect(await decodeErrors(result.finished.file)).toBe("");
   });
 
   it("refuses echo for a sendonly offer with a reason", async () => {
