@@ -5,6 +5,7 @@ export class WsClient {
   readonly messages: any[] = [];
   readonly socket: WebSocket;
   closeCode: number | undefined;
+  closeReason = "";
   private readonly arrivals = new WeakMap<object, number>();
   private waiters: { match: (m: any) => boolean; resolve: (m: any) => void }[] = [];
   private readonly closedPromise: Promise<number>;
@@ -18,8 +19,9 @@ export class WsClient {
       this.waiters = this.waiters.filter((w) => (w.match(m) ? (w.resolve(m), false) : true));
     });
     this.closedPromise = new Promise((resolve) =>
-      this.socket.on("close", (code) => {
+      this.socket.on("close", (code, reason) => {
         this.closeCode = code;
+        this.closeReason = reason.toString();
         resolve(code);
       }),
     );

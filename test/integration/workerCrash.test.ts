@@ -7,9 +7,9 @@ import type { Worker } from "node:worker_threads";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRecbot, type Recbot } from "../../src/index.ts";
 import { selectedPair } from "../../src/session/selectedPair.ts";
-import { makeClip, type Clip } from "../helpers/clip.ts";
-import { decodeErrors, probe } from "../helpers/ffprobe.ts";
-import { publish, type PublishResult } from "../helpers/publisher.ts";
+import { makeClip, type Clip } from "../../src/testkit/clip.ts";
+import { decodeErrors, probe } from "../../src/testkit/probe.ts";
+import { publish, type PublishResult } from "../../src/testkit/publisher.ts";
 import { verifyRecording } from "../helpers/verifyRecording.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
