@@ -58,7 +58,7 @@ describe("recording through a lossy path", () => {
       // would be gone. recbot NACKs and werift's sender retransmits, so a packet stays lost only when it and its
       // retransmissions are all dropped (≈ p², ≤ 1 %): at least 90 % of the frames must be in the file. An outage
       // also takes its own frames and those up to the next keyframe after it. (Measured: 100 %, 100 %, 92 %; with
-      // the publisher's retransmission switched off, 21 of 180 frames at 10 %, which every other check here let pass.)
+      // the publisher's retransmission switched off, 21 of 180 frames at 10 %, which the checks above let pass.)
       const outageFrames = outage ? ((outage[1] - outage[0]) / 1000) * clip.fps + GOP : 0;
       expect(videoFrames).toBeGreaterThanOrEqual(0.9 * result.framesSent.video - outageFrames);
       // Audio has no retransmission: recbot fills each lost 20 ms packet with silence, so the timeline keeps every frame.
