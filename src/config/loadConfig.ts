@@ -36,6 +36,7 @@ export const options: Record<keyof Config, [string, string, Kind]> = {
   jitterVideoMs: ["RECBOT_JITTER_VIDEO_MS", "jitter-video-ms", "int"],
   udpReceiveBufferBytes: ["RECBOT_UDP_RECEIVE_BUFFER_BYTES", "udp-receive-buffer-bytes", "int"],
   jitterAudioMs: ["RECBOT_JITTER_AUDIO_MS", "jitter-audio-ms", "int"],
+  syncWaitMs: ["RECBOT_SYNC_WAIT_MS", "sync-wait-ms", "int"],
   codecs: ["RECBOT_CODECS", "codecs", "list"],
   workers: ["RECBOT_WORKERS", "workers", "int"],
 };

@@ -1,9 +1,8 @@
 import type { RtpPacket } from "werift";
-import type { TrackClock } from "./clock.ts";
 import { FrameAssembler, type AssembledFrame } from "./frameAssembler.ts";
 import { JitterBuffer } from "./jitterBuffer.ts";
 import { OpusPadding } from "./opusPadding.ts";
-import type { CodecName, Frame, MediaKind, TrackStats } from "./types.ts";
+import type { CodecName, MediaKind, RtpFrame, TrackStats } from "./types.ts";
 
 /** Longer gaps (10 min) are not a pause but a new RTP timeline, which the clock re-anchors (MAX_RTP_JUMP_S). */
 const MAX_SILENCE_FILL_SAMPLES = 48000 * 600;
@@ -11,22 +10,20 @@ const MAX_SILENCE_FILL_SAMPLES = 48000 * 600;
 export interface TrackPipelineOptions {
   kind: MediaKind;
   codec: CodecName;
-  /** This track's clock, from the StreamClock shared by its MediaStream's tracks. */
-  clock: TrackClock;
   jitterDelayMs: number;
   /** Shortest time between two keyframe requests. */
   keyframeIntervalMs: number;
 }
 
 export interface PipelineOutput {
-  /** Where frames go (the recorder's track). */
-  frame(frame: Frame): void;
+  /** Where frames go (their stream's SyncHold, which times them). */
+  frame(frame: RtpFrame): void;
   requestKeyframe(): void;
 }
 
 /**
  * One track's media path, top to bottom: RTP → jitter buffer → frame assembly/depacketizing →
- * timestamps on the common clock → output. Synchronous and free of I/O; the owner feeds it
+ * Opus gap fill → output (frames with their RTP timestamp and arrival time; the stream's SyncHold times them). Synchronous and free of I/O; the owner feeds it
  * packets, calls `poll` on a timer (so held packets are released when input stops) and `flush` at the end.
  */
 export class TrackPipeline {
@@ -82,15 +79,6 @@ export class TrackPipeline {
     this.poll(nowMs);
   }
 
-  /** An RTCP sender report for this track (raw 64-bit NTP field and RTP timestamp). */
-  senderReport(ntp: bigint, rtpTimestamp: number, nowMs: number): void {
-    this.options.clock.senderReport(ntp, rtpTimestamp, nowMs * 1000);
-  }
-
-  get clock(): TrackClock {
-    return this.options.clock;
-  }
-
   /** Releases what the jitter buffer may give up by now, and re-asks for a keyframe when due. */
   poll(nowMs: number): void {
     for (let p = this.jitter.pop(nowMs); p; p = this.jitter.pop(nowMs)) {
@@ -137,7 +125,8 @@ export class TrackPipeline {
   private emitFrame(f: AssembledFrame): void {
     if (f.keyframe && this.options.kind === "video") this.keyframeWanted = false;
     this.stats.frames++;
-    const ptsMicros = this.options.clock.toMicros(f.rtpTimestamp, this.arrivalMs * 1000);
-    this.out.frame({ kind: this.options.kind, codec: this.options.codec, keyframe: f.keyframe, data: f.data, ptsMicros });
+    this.out.frame({
+      kind: this.options.kind, codec: this.options.codec, keyframe: f.keyframe, data: f.data, rtpTimestamp: f.rtpTimestamp, arrivalMicros: this.arrivalMs * 1000,
+    });
   }
 }

@@ -13,6 +13,17 @@ export interface Frame {
   ptsMicros: number;
 }
 
+/** A frame as the pipeline gives it, before timing: its RTP timestamp and when it arrived (see syncHold.ts). */
+export interface RtpFrame {
+  kind: MediaKind;
+  codec: CodecName;
+  keyframe: boolean;
+  data: Buffer;
+  rtpTimestamp: number;
+  /** Local wall clock (µs) when the packet that completed the frame arrived (jitter-buffer time excluded). */
+  arrivalMicros: number;
+}
+
 /** Counters a pipeline keeps for stats and metrics. */
 export interface TrackStats {
   packets: number;

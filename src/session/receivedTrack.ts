@@ -1,8 +1,8 @@
 import type { FastifyBaseLogger as Logger } from "fastify";
 import { RtcpSrPacket, type MediaStreamTrack, type RTCRtpReceiver, type RTCRtpTransceiver, type RtpPacket } from "werift";
-import { wallMs, type TrackClock } from "../media/clock.ts";
+import { wallMs } from "../media/clock.ts";
 import { TrackPipeline } from "../media/pipeline.ts";
-import type { CodecName, Frame, MediaKind } from "../media/types.ts";
+import type { CodecName, MediaKind, RtpFrame } from "../media/types.ts";
 import { EchoForwarder } from "./echoForwarder.ts";
 
 const KEYFRAME_INTERVAL_MS = 500;
@@ -20,11 +20,12 @@ export interface TrackOffer {
 }
 
 export interface ReceivedTrackOptions {
-  clock: TrackClock;
   jitterDelayMs: number;
   log: Logger;
-  /** Where its frames go (the stream's recorder). */
-  frame(frame: Frame): void;
+  /** Where its frames go (the stream's SyncHold). */
+  frame(frame: RtpFrame): void;
+  /** An RTCP sender report (raw 64-bit NTP field, its RTP timestamp), with the local time it arrived (ms). */
+  senderReport(ntp: bigint, rtpTimestamp: number, nowMs: number): void;
 }
 
 /**
@@ -52,7 +53,7 @@ export class ReceivedTrack {
     this.kind = offer.track.kind as MediaKind;
     this.ssrc = offer.track.ssrc ?? 0;
     this.pipeline = new TrackPipeline(
-      { kind: this.kind, codec: offer.codec, clock: options.clock, jitterDelayMs: options.jitterDelayMs, keyframeIntervalMs: KEYFRAME_INTERVAL_MS },
+      { kind: this.kind, codec: offer.codec, jitterDelayMs: options.jitterDelayMs, keyframeIntervalMs: KEYFRAME_INTERVAL_MS },
       { frame: options.frame, requestKeyframe: () => this.requestKeyframe() },
     );
     if (offer.echoOn) this.echo = new EchoForwarder(offer.echoOn, () => this.requestKeyframe());
@@ -65,9 +66,7 @@ export class ReceivedTrack {
       // werift routes only sender reports here; their NTP time is parsed by the clock, not by werift (docs/werift.md).
       track.onReceiveRtcp.subscribe((packet) => {
         if (this.closed || !(packet instanceof RtcpSrPacket)) return;
-        this.pipeline.senderReport(packet.senderInfo.ntpTimestamp, packet.senderInfo.rtpTimestamp, wallMs());
-        const clock = this.pipeline.clock;
-        this.log.debug({ kind: this.kind, jumpMs: clock.lastJumpMicros / 1000, correctionMs: clock.pendingCorrectionMicros / 1000, untrusted: clock.untrustedReports }, "sender report");
+        options.senderReport(packet.senderInfo.ntpTimestamp, packet.senderInfo.rtpTimestamp, wallMs());
       }).unSubscribe,
     ];
   }

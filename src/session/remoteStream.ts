@@ -1,8 +1,9 @@
 import { EventEmitter } from "node:events";
 import type { FastifyBaseLogger as Logger } from "fastify";
 import type { Config } from "../config/schema.ts";
-import { StreamClock } from "../media/clock.ts";
-import type { TrackStats } from "../media/types.ts";
+import { wallMs } from "../media/clock.ts";
+import { SyncHold } from "../media/syncHold.ts";
+import type { RtpFrame, TrackStats } from "../media/types.ts";
 import type { RecordingMetadata } from "../recordings/metadata.ts";
 import type { RecordingStore } from "../recordings/store.ts";
 import { StreamRecorder } from "../sinks/ffmpegRecorder/streamRecorder.ts";
@@ -22,21 +23,23 @@ export interface RemoteStreamEvents {
 }
 
 /**
- * One remote MediaStream (msid), the unit of synchronisation: its tracks share one StreamClock and are
- * recorded into one file. Built in one piece once the remote description names its tracks; owns the
- * clock, one ReceivedTrack (werift subscriptions + TrackPipeline) per track and the recorder. Closing
- * stops the tracks (their pipelines flush into the recorder), then finalizes the recording.
+ * One remote MediaStream (msid), the unit of synchronisation: its tracks are timed together (SyncHold) and
+ * recorded into one file. Built in one piece once the remote description names its tracks; owns one
+ * ReceivedTrack (werift subscriptions + TrackPipeline) per track, the SyncHold and the recorder. Closing
+ * stops the tracks (their pipelines flush through the hold into the recorder), then finalizes the recording.
  */
 export class RemoteStream extends EventEmitter<RemoteStreamEvents> {
   readonly id: string;
   readonly tracks: readonly ReceivedTrack[];
   readonly recorder: StreamRecorder;
-  private readonly clock = new StreamClock();
+  private readonly sync: SyncHold;
+  private readonly log: Logger;
   private closing: Promise<void> | undefined;
 
   constructor(streamId: string, offers: readonly TrackOffer[], deps: RemoteStreamDeps) {
     super();
     this.id = streamId;
+    this.log = deps.log;
     this.recorder = new StreamRecorder({
       store: deps.store, sessionId: deps.sessionId, streamId, log: deps.log,
       tracks: offers.map((o) => ({
@@ -44,13 +47,23 @@ export class RemoteStream extends EventEmitter<RemoteStreamEvents> {
       })),
       trackStats: () => this.trackStats,
     });
+    this.sync = new SyncHold({
+      clockRates: offers.map((o) => codecTable[o.codec].clockRate),
+      waitMs: deps.config.syncWaitMs,
+      out: (index, frame) => this.recorder.write(index, frame),
+    });
     this.tracks = offers.map((offer, index) => {
       const kind = codecTable[offer.codec].kind;
       return new ReceivedTrack(offer, {
-        clock: this.clock.track(codecTable[offer.codec].clockRate, kind),
         jitterDelayMs: kind === "video" ? deps.config.jitterVideoMs : deps.config.jitterAudioMs,
         log: deps.log,
-        frame: (frame) => this.recorder.write(index, frame),
+        frame: (frame) => this.syncFrame(index, frame),
+        senderReport: (ntp, rtp, nowMs) => {
+          this.sync.senderReport(index, ntp, rtp, nowMs * 1000);
+          const clock = this.sync.clocks[index];
+          this.log.debug({ kind, streamId, reports: clock.senderReports, untrusted: clock.untrustedReports }, "sender report");
+          this.logDecision();
+        },
       });
     });
     const report = (state: RecordingEvent["state"], meta: RecordingMetadata, error?: Error) =>
@@ -87,15 +100,33 @@ export class RemoteStream extends EventEmitter<RemoteStreamEvents> {
     return Math.max(0, ...this.tracks.map((t) => t.lastMediaMs));
   }
 
-  /** Releases what the jitter buffers may give up by now (called on the session's timer). */
+  private syncFrame(index: number, frame: RtpFrame): void {
+    this.sync.frame(index, frame);
+    this.logDecision();
+  }
+
+  private logged = false;
+
+  /** Says once how the stream's timing was decided (by sender reports or arrival, after how long). */
+  private logDecision(): void {
+    const decision = this.sync.decision;
+    if (!decision || this.logged) return;
+    this.logged = true;
+    this.log.info({ streamId: this.id, timing: decision.tracks, heldFrames: decision.heldFrames, heldMs: Math.round(decision.heldMicros / 1000) }, "stream timing decided");
+  }
+
+  /** Releases what the jitter buffers and the sync hold may give up by now (called on the session's timer). */
   poll(nowMs: number): void {
     for (const t of this.tracks) t.pipeline.poll(nowMs);
+    this.sync.poll(nowMs * 1000);
+    this.logDecision();
   }
 
   /** Stops the tracks, then finalizes the recording. Idempotent. */
   close(): Promise<void> {
     if (!this.closing) {
       for (const t of this.tracks) t.close();
+      this.sync.flush(wallMs() * 1000);
       this.closing = this.recorder.close().finally(() => this.removeAllListeners());
     }
     return this.closing;

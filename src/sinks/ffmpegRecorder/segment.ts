@@ -81,10 +81,14 @@ export class RecordingSegment {
     this.queue(mkvHeader(options.tracks));
   }
 
-  /** Writes a frame at its place on the segment's timeline (never before its start). */
+  /**
+   * Writes a frame at its place on the segment's timeline. A frame from before the segment's start (audio that
+   * arrives after the video keyframe the file starts with) is left out: moving it to 0 would squeeze an interval.
+   */
   write(track: number, frame: Frame): void {
     if (this.ending) return;
-    const ms = Math.max(0, Math.round((frame.ptsMicros - this.options.originMicros) / 1000));
+    const ms = Math.round((frame.ptsMicros - this.options.originMicros) / 1000);
+    if (ms < 0) return;
     const padding = this.padding[track];
     if (padding) {
       padding.fill(ms, (at, silence) => this.writeBlock(track, "audio", true, silence, Math.round(at)), frame.data);

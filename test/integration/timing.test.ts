@@ -1,0 +1,218 @@
+import { execFile } from "node:child_process";
+import { createSocket, type Socket } from "node:dgram";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createRecbot, type Recbot } from "../../src/index.ts";
+import { measureAvSync } from "../helpers/avSync.ts";
+import { makeClip, type Clip } from "../helpers/clip.ts";
+import { decodeErrors } from "../helpers/ffprobe.ts";
+import { publish, type PublishOptions } from "../helpers/publisher.ts";
+
+const run = promisify(execFile);
+
+/**
+ * Frame timing of recorded files against what was sent: every interval between two frames in the file must be
+ * the sender's RTP timestamp delta (the clip sends video at exactly 3000 ticks = 33.33 ms per frame and audio at
+ * 960 = 20 ms), within 1 ms of Matroska's millisecond rounding. A/V offset from the first second for senders with
+ * correct RTCP sender reports: within ±20 ms.
+ */
+
+interface Intervals {
+  /** Intervals in the file. */
+  count: number;
+  /** Intervals that are not a whole number of sent frame intervals, within 1 ms. */
+  off: number;
+  /** Largest distance of an interval from the nearest whole number of sent frame intervals (ms). */
+  worstMs: number;
+}
+
+/** Packets of one stream: presentation time (ms) and size. */
+async function packets(file: string, stream: "v:0" | "a:0"): Promise<{ ms: number; size: number }[]> {
+  const { stdout } = await run("ffprobe", ["-v", "error", "-select_streams", stream, "-show_entries", "packet=pts_time,size", "-of", "csv=p=0", file], { maxBuffer: 64 << 20 });
+  return stdout.trim().split("\n").map((line) => {
+    const [pts, size] = line.split(",").map(Number);
+    return { ms: pts * 1000, size };
+  }).sort((a, b) => a.ms - b.ms);
+}
+
+/**
+ * Compares each interval with the sent frame interval. A lost frame is a double interval, not a timing error; the
+ * silent 3-byte Opus frames recbot pads with are not sent media and are left out (`minSize`).
+ */
+function intervals(list: { ms: number; size: number }[], frameMs: number, minSize = 0): Intervals {
+  const times = list.filter((p) => p.size > minSize).map((p) => p.ms);
+  let off = 0;
+  let worstMs = 0;
+  for (let i = 1; i < times.length; i++) {
+    const d = times[i] - times[i - 1];
+    const deviation = Math.abs(d - Math.max(1, Math.round(d / frameMs)) * frameMs);
+    if (deviation > 1 + 1e-6) off++;
+    worstMs = Math.max(worstMs, deviation);
+  }
+  return { count: times.length - 1, off, worstMs };
+}
+
+async function fileIntervals(file: string): Promise<{ video: Intervals; audio: Intervals }> {
+  return {
+    video: intervals(await packets(file, "v:0"), 1000 / 30),
+    audio: intervals(await packets(file, "a:0"), 20, 3),
+  };
+}
+
+const show = (i: Intervals) => `${i.off} of ${i.count} off, worst ${i.worstMs.toFixed(2)} ms`;
+
+/**
+ * A UDP relay between publisher and recbot that holds the first `delayMs` of video RTP (payload type 96) and then
+ * delivers it in one burst, while audio and every RTCP packet (sender reports included) pass on time: recbot sees
+ * its first video frame 800 ms late, as under load (event-loop lag, DTLS and ffmpeg starts), with correct SRs.
+ */
+class LateVideoRelay {
+  held = 0;
+  private readonly publisherSide: Socket = createSocket("udp4");
+  private readonly recbotSide: Socket = createSocket("udp4");
+  private publisherPort = 0;
+  private recbotPort = 0;
+  private firstVideoMs: number | undefined;
+  private queue: Buffer[] | undefined = [];
+  private readonly delayMs: number;
+
+  constructor(delayMs: number) {
+    this.delayMs = delayMs;
+    this.publisherSide.on("message", (msg, from) => {
+      this.publisherPort = from.port;
+      if (!this.recbotPort) return;
+      // RTP (first byte 128–191, RFC 7983) and not RTCP (payload types 192–223 with the marker bit, RFC 5761).
+      const rtp = msg.length > 12 && msg[0] >= 128 && msg[0] <= 191 && !(msg[1] >= 192 && msg[1] <= 223);
+      if (rtp && (msg[1] & 0x7f) === 96 && this.queue) {
+        if (this.firstVideoMs === undefined) {
+          this.firstVideoMs = performance.now();
+          setTimeout(() => {
+            for (const m of this.queue!) this.toRecbot(m);
+            this.queue = undefined;
+          }, this.delayMs);
+        }
+        this.held++;
+        this.queue.push(msg);
+        return;
+      }
+      this.toRecbot(msg);
+    });
+    this.recbotSide.on("message", (msg) => {
+      if (this.publisherPort) this.publisherSide.send(msg, this.publisherPort, "127.0.0.1");
+    });
+  }
+
+  private toRecbot(msg: Buffer): void {
+    this.recbotSide.send(msg, this.recbotPort, "127.0.0.1");
+  }
+
+  async start(): Promise<void> {
+    await Promise.all([this.publisherSide, this.recbotSide].map((s) => new Promise<void>((r) => s.bind(0, "127.0.0.1", r))));
+  }
+
+  readonly mapCandidate = (direction: "toRecbot" | "fromRecbot", candidate: string): string => {
+    const parts = candidate.split(" ");
+    if (parts.length < 6 || parts[2].toLowerCase() !== "udp") return candidate;
+    if (direction === "fromRecbot") {
+      this.recbotPort = Number(parts[5]);
+      parts[5] = String(this.publisherSide.address().port);
+    } else {
+      parts[5] = String(this.recbotSide.address().port);
+    }
+    return parts.join(" ");
+  };
+
+  close(): void {
+    this.publisherSide.close();
+    this.recbotSide.close();
+  }
+}
+
+describe("timing: frame intervals in the file are the sender's RTP deltas", () => {
+  let recbot: Recbot;
+  let wsUrl: string;
+  let tone: Clip;
+  let flash: Clip;
+  const dir = mkdtempSync(path.join(tmpdir(), "recbot-timing-"));
+
+  beforeAll(async () => {
+    [tone, flash] = await Promise.all([makeClip({ seconds: 6 }), makeClip({ seconds: 6, pattern: "flash", gop: 30 })]);
+    recbot = await createRecbot({ host: "127.0.0.1", port: 0, recordingsDir: dir, iceAddresses: ["127.0.0.1"], logLevel: (process.env.RECBOT_TEST_LOG as "info") ?? "warn" });
+    wsUrl = (await recbot.listen()).replace("http", "ws") + "/ws";
+  });
+  afterAll(async () => {
+    await recbot?.close();
+  });
+
+  async function recordAndMeasure(label: string, options: Partial<PublishOptions> & { clip: Clip }) {
+    const result = await publish({ url: wsUrl, ...options });
+    expect(result.finished.state).toBe("finished");
+    const file = result.finished.file as string;
+    expect(await decodeErrors(file)).toBe("");
+    const measured = await fileIntervals(file);
+    console.log(`[timing ${label}] video ${show(measured.video)}; audio ${show(measured.audio)}`);
+    return { file, ...measured };
+  }
+
+  it.each([
+    { label: "correct SRs", brokenSenderReports: false },
+    { label: "werift's broken SRs", brokenSenderReports: true },
+  ])("with $label: no video or audio interval off by more than 1 ms", async ({ label, brokenSenderReports }) => {
+    const { video, audio } = await recordAndMeasure(label, { clip: tone, brokenSenderReports });
+    expect(video.count).toBeGreaterThanOrEqual(170);
+    expect(audio.count).toBeGreaterThanOrEqual(290);
+    expect(video.off).toBe(0);
+    expect(audio.off).toBe(0);
+  });
+
+  it("first video frames 800 ms late while sender reports arrive on time: exact intervals, A/V within ±20 ms from the first second", async () => {
+    const relay = new LateVideoRelay(800);
+    await relay.start();
+    try {
+      const { file, video } = await recordAndMeasure("late first video frame", { clip: flash, mapCandidate: relay.mapCandidate });
+      expect(relay.held).toBeGreaterThan(20); // the relay did hold the first 800 ms of video
+      expect(video.count).toBeGreaterThanOrEqual(170);
+      expect(video.off).toBe(0);
+      const sync = await measureAvSync(file);
+      console.log(`[timing late first video frame] A/V offsets [${sync.offsetsMs.map((o) => o.toFixed(0)).join(", ")}] ms (flashes ${sync.flashes}, beeps ${sync.beeps})`);
+      expect(sync.flashes).toBeGreaterThanOrEqual(5);
+      expect(sync.offsetsMs).toHaveLength(sync.flashes);
+      expect(sync.maxAbsMs).toBeLessThanOrEqual(20);
+    } finally {
+      relay.close();
+    }
+  });
+
+  it("workers: 2, four publishers at once: every file's intervals exact", async () => {
+    const server = await createRecbot({
+      host: "127.0.0.1", port: 0, recordingsDir: dir, iceAddresses: ["127.0.0.1"], workers: 2, logLevel: (process.env.RECBOT_TEST_LOG as "info") ?? "warn",
+    });
+    try {
+      const url = (await server.listen()).replace("http", "ws") + "/ws";
+      const results = await Promise.all(Array.from({ length: 4 }, () => publish({ url, clip: tone })));
+      for (const [i, result] of results.entries()) {
+        expect(result.finished.state).toBe("finished");
+        const { video, audio } = await fileIntervals(result.finished.file);
+        console.log(`[timing workers 2, publisher ${i + 1} of 4] video ${show(video)}; audio ${show(audio)}`);
+        expect(video.count).toBeGreaterThanOrEqual(170);
+        expect(video.off).toBe(0);
+        expect(audio.off).toBe(0);
+      }
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("with correct SRs: A/V within ±20 ms from the first second", async () => {
+    const { file, video } = await recordAndMeasure("flash clip", { clip: flash });
+    expect(video.off).toBe(0);
+    const sync = await measureAvSync(file);
+    console.log(`[timing flash clip] A/V offsets [${sync.offsetsMs.map((o) => o.toFixed(0)).join(", ")}] ms`);
+    expect(sync.flashes).toBeGreaterThanOrEqual(5);
+    expect(sync.offsetsMs).toHaveLength(sync.flashes);
+    expect(sync.maxAbsMs).toBeLessThanOrEqual(20);
+  });
+});
