@@ -34,6 +34,7 @@ export class RemoteStream extends EventEmitter<RemoteStreamEvents> {
   readonly recorder: StreamRecorder;
   private readonly sync: SyncHold;
   private readonly log: Logger;
+  private decisionLogged = false;
   private closing: Promise<void> | undefined;
 
   constructor(streamId: string, offers: readonly TrackOffer[], deps: RemoteStreamDeps) {
@@ -105,13 +106,11 @@ export class RemoteStream extends EventEmitter<RemoteStreamEvents> {
     this.logDecision();
   }
 
-  private logged = false;
-
   /** Says once how the stream's timing was decided (by sender reports or arrival, after how long). */
   private logDecision(): void {
     const decision = this.sync.decision;
-    if (!decision || this.logged) return;
-    this.logged = true;
+    if (!decision || this.decisionLogged) return;
+    this.decisionLogged = true;
     this.log.info({ streamId: this.id, timing: decision.tracks, heldFrames: decision.heldFrames, heldMs: Math.round(decision.heldMicros / 1000) }, "stream timing decided");
   }
 
