@@ -74,8 +74,8 @@ export const ConfigSchema = Type.Object(
     ),
     jitterAudioMs: Type.Integer({ minimum: 0, maximum: 5000, default: 100, description: "audio reorder wait" }),
     syncWaitMs: Type.Integer({
-      minimum: 0, maximum: 10000, default: 2000,
-      description: "longest hold of a stream's first frames for RTCP sender reports, so its tracks start in sync (0 = place by arrival at once)",
+      minimum: 0, maximum: 10000, default: 5000,
+      description: "longest hold of a stream's first frames for RTCP sender reports, so its tracks start in sync (2 s when no track has any; 0 = place by arrival at once)",
     }),
     workers: Type.Integer({
       minimum: 1, maximum: 64, default: 1,

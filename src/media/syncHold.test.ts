@@ -50,6 +50,18 @@ const scenarios: Scenario[] = [
     expected: { decision: ["sr", "sr"], heldMs: [400, 700], avOffsetMs: [-0.1, 0.1] },
   },
   {
+    name: "a browser: video SRs every second, audio's first after 2.4 s: the hold waits for it (one track's SRs agree)",
+    videoDelayMs: () => 25,
+    reports: [{ track: 1, at: 0.5 }, { track: 1, at: 1.5 }, { track: 0, at: 2.4 }, { track: 1, at: 2.5 }],
+    expected: { decision: ["sr", "sr"], heldMs: [2350, 2450], avOffsetMs: [-0.1, 0.1] },
+  },
+  {
+    name: "video's SRs agree, audio sends none: audio by arrival after the whole wait",
+    videoDelayMs: () => 25,
+    reports: [{ track: 1, at: 0.5 }, { track: 1, at: 1.5 }, { track: 1, at: 2.5 }, { track: 1, at: 3.5 }],
+    expected: { decision: ["arrival", "sr"], heldMs: [5000, 5040], avOffsetMs: [14, 16] },
+  },
+  {
     name: "no SRs, first frames late: after the wait each track is anchored by its least-delayed frame",
     audioDelayMs: (t) => Math.max(10, 300 - t * 1000),
     videoDelayMs: (t) => Math.max(10, 600 - t * 1000),
@@ -77,10 +89,10 @@ interface Run {
 }
 
 function simulate(s: Scenario): Run {
-  const seconds = s.seconds ?? 4;
+  const seconds = s.seconds ?? 6;
   const out: Frame[][] = [[], []];
   const capture: number[][] = [[], []];
-  const hold = new SyncHold({ clockRates: [48000, 90000], waitMs: s.waitMs ?? 2000, out: (track, frame) => out[track].push(frame) });
+  const hold = new SyncHold({ clockRates: [48000, 90000], waitMs: s.waitMs ?? 5000, out: (track, frame) => out[track].push(frame) });
   type Event = { at: number; run: () => void };
   const events: Event[] = [];
   const local = (t: number) => WALL0 + LOCAL_SKEW + t * 1e6;

@@ -3,6 +3,12 @@ import type { Frame, RtpFrame } from "./types.ts";
 
 /** However long the wait, at most this many frames are held (memory bound; ~40 s of 30 fps video + 50 fps audio). */
 const MAX_HELD_FRAMES = 4000;
+/**
+ * When no track has sender reports that agree by then, the hold ends here even if `waitMs` is longer: a sender
+ * without SRs, or with broken ones, would not be helped by waiting. Once one track has them, the hold waits on (up to
+ * `waitMs`) for the others' first SR: libwebrtc sends audio SRs every ~5 s, its first ~2.5 s into the call.
+ */
+const NO_SR_GIVE_UP_MS = 2000;
 
 export interface SyncHoldOptions {
   /** The RTP clock rate of each track of the stream. */
@@ -34,7 +40,7 @@ interface Held {
  * decided once, before its first frame goes out:
  * - The stream's first frames are held until every track has sent a frame and has a sender-report mapping that can
  *   be trusted (its SRs agree with each other, or the tracks' single SRs agree on the sender's delay), or `waitMs`
- *   has passed. Tracks with such a mapping are placed by it: sender time + one offset for the stream, the delay of its
+ *   has passed (NO_SR_GIVE_UP_MS when no track has trusted SRs by then). Tracks with such a mapping are placed by it: sender time + one offset for the stream, the delay of its
  *   least-delayed held frame, so audio and video sit where the sender captured them.
  * - A track without one (no SRs, or broken ones) is anchored so that its least-delayed held frame sits at its
  *   arrival: a late first frame (event-loop lag, a slow start) does not push the whole track late.
@@ -92,7 +98,9 @@ export class SyncHold {
   private ready(nowMicros: number): boolean {
     const held = this.held!;
     if (held.length === 0) return false;
-    if (nowMicros - this.firstArrival! >= this.options.waitMs * 1000 || held.length >= MAX_HELD_FRAMES) return true;
+    const waited = nowMicros - this.firstArrival!;
+    if (waited >= this.options.waitMs * 1000 || held.length >= MAX_HELD_FRAMES) return true;
+    if (waited >= NO_SR_GIVE_UP_MS * 1000 && this.clocks.every((c) => c.trustedBase === undefined)) return true;
     if (this.heldPerTrack.some((n) => n === 0)) return false;
     return this.senderMapped(this.clocks.map((_, i) => i)).size === this.clocks.length;
   }
