@@ -6,10 +6,10 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRecbot, type Recbot } from "../../src/index.ts";
-import { measureAvSync } from "../helpers/avSync.ts";
-import { makeClip, type Clip } from "../helpers/clip.ts";
-import { decodeErrors } from "../helpers/ffprobe.ts";
-import { publish, type PublishOptions } from "../helpers/publisher.ts";
+import { measureAvSync } from "../../src/testkit/avSync.ts";
+import { makeClip, type Clip } from "../../src/testkit/clip.ts";
+import { decodeErrors } from "../../src/testkit/probe.ts";
+import { publish, type PublishOptions } from "../../src/testkit/publisher.ts";
 
 const run = promisify(execFile);
 
@@ -153,34 +153,33 @@ describe("timing: frame intervals in the file are the sender's RTP deltas", () =
     const file = result.finished.file as string;
     expect(await decodeErrors(file)).toBe("");
     const measured = await fileIntervals(file);
-    console.log(`[timing ${label}] video ${show(measured.video)}; audio ${show(measured.audio)}`);
-    return { file, ...measured };
+    return { file, ...measured, figures: `${label}: video ${show(measured.video)}; audio ${show(measured.audio)}` };
   }
 
   it.each([
     { label: "correct SRs", brokenSenderReports: false },
     { label: "werift's broken SRs", brokenSenderReports: true },
   ])("with $label: no video or audio interval off by more than 1 ms", async ({ label, brokenSenderReports }) => {
-    const { video, audio } = await recordAndMeasure(label, { clip: tone, brokenSenderReports });
-    expect(video.count).toBeGreaterThanOrEqual(170);
-    expect(audio.count).toBeGreaterThanOrEqual(290);
-    expect(video.off).toBe(0);
-    expect(audio.off).toBe(0);
+    const { video, audio, figures } = await recordAndMeasure(label, { clip: tone, brokenSenderReports });
+    expect(video.count, figures).toBeGreaterThanOrEqual(170);
+    expect(audio.count, figures).toBeGreaterThanOrEqual(290);
+    expect(video.off, figures).toBe(0);
+    expect(audio.off, figures).toBe(0);
   });
 
   it("first video frames 800 ms late while sender reports arrive on time: exact intervals, A/V within ±20 ms from the first second", async () => {
     const relay = new LateVideoRelay(800);
     await relay.start();
     try {
-      const { file, video } = await recordAndMeasure("late first video frame", { clip: flash, mapCandidate: relay.mapCandidate });
+      const { file, video, figures } = await recordAndMeasure("late first video frame", { clip: flash, mapCandidate: relay.mapCandidate });
       expect(relay.held).toBeGreaterThan(20); // the relay did hold the first 800 ms of video
-      expect(video.count).toBeGreaterThanOrEqual(170);
-      expect(video.off).toBe(0);
+      expect(video.count, figures).toBeGreaterThanOrEqual(170);
+      expect(video.off, figures).toBe(0);
       const sync = await measureAvSync(file);
-      console.log(`[timing late first video frame] A/V offsets [${sync.offsetsMs.map((o) => o.toFixed(0)).join(", ")}] ms (flashes ${sync.flashes}, beeps ${sync.beeps})`);
-      expect(sync.flashes).toBeGreaterThanOrEqual(5);
-      expect(sync.offsetsMs).toHaveLength(sync.flashes);
-      expect(sync.maxAbsMs).toBeLessThanOrEqual(20);
+      const offsets = `A/V offsets [${sync.offsetsMs.map((o: number) => o.toFixed(0)).join(", ")}] ms (flashes ${sync.flashes}, beeps ${sync.beeps})`;
+      expect(sync.flashes, offsets).toBeGreaterThanOrEqual(5);
+      expect(sync.offsetsMs, offsets).toHaveLength(sync.flashes);
+      expect(sync.maxAbsMs, offsets).toBeLessThanOrEqual(20);
     } finally {
       relay.close();
     }
@@ -196,10 +195,10 @@ describe("timing: frame intervals in the file are the sender's RTP deltas", () =
       for (const [i, result] of results.entries()) {
         expect(result.finished.state).toBe("finished");
         const { video, audio } = await fileIntervals(result.finished.file);
-        console.log(`[timing workers 2, publisher ${i + 1} of 4] video ${show(video)}; audio ${show(audio)}`);
-        expect(video.count).toBeGreaterThanOrEqual(170);
-        expect(video.off).toBe(0);
-        expect(audio.off).toBe(0);
+        const figures = `workers 2, publisher ${i + 1} of 4: video ${show(video)}; audio ${show(audio)}`;
+        expect(video.count, figures).toBeGreaterThanOrEqual(170);
+        expect(video.off, figures).toBe(0);
+        expect(audio.off, figures).toBe(0);
       }
     } finally {
       await server.close();
@@ -207,12 +206,12 @@ describe("timing: frame intervals in the file are the sender's RTP deltas", () =
   });
 
   it("with correct SRs: A/V within ±20 ms from the first second", async () => {
-    const { file, video } = await recordAndMeasure("flash clip", { clip: flash });
-    expect(video.off).toBe(0);
+    const { file, video, figures } = await recordAndMeasure("flash clip", { clip: flash });
+    expect(video.off, figures).toBe(0);
     const sync = await measureAvSync(file);
-    console.log(`[timing flash clip] A/V offsets [${sync.offsetsMs.map((o) => o.toFixed(0)).join(", ")}] ms`);
-    expect(sync.flashes).toBeGreaterThanOrEqual(5);
-    expect(sync.offsetsMs).toHaveLength(sync.flashes);
-    expect(sync.maxAbsMs).toBeLessThanOrEqual(20);
+    const offsets = `A/V offsets [${sync.offsetsMs.map((o: number) => o.toFixed(0)).join(", ")}] ms`;
+    expect(sync.flashes, offsets).toBeGreaterThanOrEqual(5);
+    expect(sync.offsetsMs, offsets).toHaveLength(sync.flashes);
+    expect(sync.maxAbsMs, offsets).toBeLessThanOrEqual(20);
   });
 });
