@@ -40,8 +40,9 @@ interface Held {
  * decided once, before its first frame goes out:
  * - The stream's first frames are held until every track has sent a frame and has a sender-report mapping that can
  *   be trusted (its SRs agree with each other, or the tracks' single SRs agree on the sender's delay), or `waitMs`
- *   has passed (NO_SR_GIVE_UP_MS when no track has trusted SRs by then). Tracks with such a mapping are placed by it: sender time + one offset for the stream, the delay of its
- *   least-delayed held frame, so audio and video sit where the sender captured them.
+ *   has passed (NO_SR_GIVE_UP_MS when no track has trusted SRs by then). Tracks with such a mapping are placed
+ *   by it: sender time + one offset for the stream, the delay of its least-delayed held frame, so audio and video
+ *   sit where the sender captured them.
  * - A track without one (no SRs, or broken ones) is anchored so that its least-delayed held frame sits at its
  *   arrival: a late first frame (event-loop lag, a slow start) does not push the whole track late.
  * - A track whose first frame comes after the decision is placed by its trusted SRs and the stream's offset if it has
