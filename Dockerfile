@@ -1,31 +1,53 @@
-# recbot: Node (runs the TypeScript sources directly with type stripping) + Debian's ffmpeg, as a non-root user.
-FROM node:26-bookworm-slim
+# recbot: Debian's ffmpeg + Node 26 brought by npm (the "node" dependency), running the TypeScript sources directly
+# (type stripping) as a non-root user. The base is Debian's own image: pulled from a registry, or made from Debian's
+# packages where no registry is reachable (scripts/debian-base-image.sh) — the same files either way.
 
+# Stage 1: npm ci, the way a bare machine sets recbot up (README): any Node + npm, here Debian's, runs the install
+# and the "node" package's install script fetches Node 26 for this platform into node_modules/.bin.
+FROM debian:bookworm-slim AS deps
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ffmpeg \
+ && apt-get install -y --no-install-recommends nodejs npm ca-certificates libatomic1 \
  && rm -rf /var/lib/apt/lists/*
-
 WORKDIR /app
 COPY package.json package-lock.json ./
-# --ignore-scripts: recbot's dependencies are pure JS; it also skips the npm "node" package's download,
-# since the image already has Node.
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+# Where HTTPS to the npm registry passes an inspecting proxy, put its CA certificate(s) (PEM, *.crt) in
+# deploy/extra-ca/ before building: npm trusts them for this install only, nothing of them reaches the final image.
+COPY deploy/extra-ca/ /tmp/extra-ca/
+# The "node" package links its binary into node_modules/node/bin; the platform package it came from (a second
+# 150 MB copy once COPY --from breaks the hard link, plus a bundled npm) is not needed at run time.
+RUN if ls /tmp/extra-ca/*.crt >/dev/null 2>&1; then cat /tmp/extra-ca/*.crt > /tmp/extra-ca.pem; export NODE_EXTRA_CA_CERTS=/tmp/extra-ca.pem; fi \
+ && npm ci --omit=dev --no-audit --no-fund \
+ && node_modules/.bin/node -e 'if (+process.versions.node.split(".")[0] < 26) process.exit(1)' \
+ && rm -rf node_modules/node/node_modules/node-linux-* node_modules/node/node_modules/node-bin-* \
+ && node_modules/.bin/node --version
+
+# Stage 2: what runs. No Debian nodejs/npm here: node is node_modules/.bin/node (official Node builds need libatomic1).
+FROM debian:bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ffmpeg libatomic1 \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --uid 1000 --user-group --home-dir /app --no-create-home --shell /usr/sbin/nologin recbot
+
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json ./
 COPY src ./src
 
-# The image's unprivileged "node" user owns only the recordings directory (a volume in docker-compose.yml).
-RUN mkdir -p /app/recordings && chown node:node /app/recordings
-USER node
+# The unprivileged "recbot" user (uid 1000) owns only the recordings directory (a volume in docker-compose.yml).
+RUN mkdir -p /app/recordings && chown recbot:recbot /app/recordings
+USER recbot
 
-ENV NODE_ENV=production \
+ENV PATH=/app/node_modules/.bin:$PATH \
+    NODE_ENV=production \
     RECBOT_HOST=0.0.0.0 \
     RECBOT_PORT=8080 \
     RECBOT_RECORDINGS_DIR=/app/recordings
 EXPOSE 8080/tcp
 VOLUME ["/app/recordings"]
 
-HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:' + (process.env.RECBOT_PORT || 8080) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
 
-# SIGTERM (docker stop) finalizes the recordings before exit.
+# node is PID 1 and handles SIGTERM (docker stop): it finalizes open recordings, then exits.
 STOPSIGNAL SIGTERM
 CMD ["node", "src/cli/main.ts", "serve"]
