@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
@@ -12,8 +13,8 @@ const turnConfFile = path.join(root, "deploy/turnserver.conf");
 const env = { PATH: process.env.PATH, TURN_SECRET: "compose-test-secret", PUBLIC_IP: "203.0.113.10", PUBLIC_HOST: "rec.example.org" };
 
 /** `docker-compose config` (Debian's docker-compose 1.29; no engine needed), as JSON via PyYAML, which it depends on. */
-async function resolvedCompose(): Promise<any> {
-  const { stdout: yaml } = await run("docker-compose", ["-f", composeFile, "config"], { cwd: root, env });
+async function resolvedCompose(extraEnv: Record<string, string> = {}): Promise<any> {
+  const { stdout: yaml } = await run("docker-compose", ["-f", composeFile, "config"], { cwd: root, env: { ...env, ...extraEnv } });
   const json = await new Promise<string>((resolve, reject) => {
     const child = execFile("python3", ["-c", "import json,sys,yaml; json.dump(yaml.safe_load(sys.stdin), sys.stdout)"], (err, out) =>
       err ? reject(err) : resolve(out),
@@ -24,8 +25,14 @@ async function resolvedCompose(): Promise<any> {
 }
 
 const envNames = new Map(Object.entries(options).map(([key, [envName]]) => [envName, key]));
+/** A port of `docker-compose config`: long syntax, or the short string it prints when a host address is set. */
+function parsePort(p: any): { hostIp: string; published: number; target: number; protocol: string } {
+  if (typeof p !== "string") return { hostIp: p.host_ip ?? "0.0.0.0", published: Number(p.published), target: Number(p.target), protocol: p.protocol ?? "tcp" };
+  const [, hostIp = "0.0.0.0", published, target, protocol = "tcp"] = /^(?:([\d.]+):)?(\d+):(\d+)(?:\/(\w+))?$/.exec(p)!;
+  return { hostIp, published: Number(published), target: Number(target), protocol };
+}
 const portsOf = (service: any, protocol: string) =>
-  service.ports.filter((p: any) => p.protocol === protocol).map((p: any) => [Number(p.published), Number(p.target)]);
+  service.ports.map(parsePort).filter((p: any) => p.protocol === protocol).map((p: any) => [p.published, p.target]);
 
 describe("docker-compose.yml", () => {
   it("validates with `docker-compose config -q`", async () => {
@@ -61,9 +68,12 @@ describe("docker-compose.yml", () => {
     const coturn = compose.services.coturn;
     const command: string[] = coturn.command;
     const confPath = command[command.indexOf("-c") + 1];
-    const mount = coturn.volumes.find((v: any) => (v.target ?? String(v).split(":")[1]) === confPath);
-    expect(mount).toBeDefined();
-    expect(path.resolve(root, mount.source ?? String(mount).split(":")[0])).toBe(turnConfFile);
+    // Built from Debian's coturn package with the config file copied to the path the command reads.
+    expect(coturn.build.dockerfile).toBe("deploy/coturn.Dockerfile");
+    const dockerfile = readFileSync(path.join(coturn.build.context, coturn.build.dockerfile), "utf8");
+    const copy = /^COPY (\S+) (\S+)$/m.exec(dockerfile)!;
+    expect(path.resolve(coturn.build.context, copy[1])).toBe(turnConfFile);
+    expect(copy[2]).toBe(confPath);
     expect(command).toContain(`--static-auth-secret=${compose.services.recbot.environment.RECBOT_TURN_SECRET}`);
 
     // The relay range published 1:1 is exactly the config file's min-port..max-port.
@@ -76,6 +86,15 @@ describe("docker-compose.yml", () => {
     // The one private peer coturn is allowed to relay to is recbot's address on the compose network.
     const recbotIp = compose.services.recbot.networks["recbot-net"].ipv4_address;
     expect(command).toContain(`--allowed-peer-ip=${recbotIp}`);
+  });
+});
+
+describe("docker-compose.yml's published ports", () => {
+  const hostIps = (compose: any) => new Set(Object.values(compose.services).flatMap((s: any) => s.ports.map((p: any) => parsePort(p).hostIp)));
+
+  it("bind every host address by default, only BIND_IP when it is set (the deployment test: 127.0.0.1)", async () => {
+    expect(hostIps(await resolvedCompose())).toEqual(new Set(["0.0.0.0"]));
+    expect(hostIps(await resolvedCompose({ BIND_IP: "127.0.0.1" }))).toEqual(new Set(["127.0.0.1"]));
   });
 });
 
