@@ -29,6 +29,8 @@ export const options: Record<keyof Config, [string, string, Kind]> = {
   webhookUrl: ["RECBOT_WEBHOOK_URL", "webhook-url", "string"],
   webhookSecret: ["RECBOT_WEBHOOK_SECRET", "webhook-secret", "string"],
   maxSessions: ["RECBOT_MAX_SESSIONS", "max-sessions", "int"],
+  wsMessagesPerSecond: ["RECBOT_WS_MESSAGES_PER_SECOND", "ws-messages-per-second", "int"],
+  wsMaxBufferedBytes: ["RECBOT_WS_MAX_BUFFERED_BYTES", "ws-max-buffered-bytes", "int"],
   maxRecordingSeconds: ["RECBOT_MAX_RECORDING_SECONDS", "max-recording-seconds", "int"],
   maxRecordingBytes: ["RECBOT_MAX_RECORDING_BYTES", "max-recording-bytes", "int"],
   connectTimeoutSeconds: ["RECBOT_CONNECT_TIMEOUT_SECONDS", "connect-timeout-seconds", "int"],

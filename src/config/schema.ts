@@ -55,7 +55,15 @@ export const ConfigSchema = Type.Object(
     rateLimitPerMinute: Type.Integer({ minimum: 1, default: 600, description: "HTTP requests per minute per client address" }),
     webhookUrl: Type.Optional(Type.String({ pattern: "^https?://", description: "POSTed recording.started/finished/failed events" })),
     webhookSecret: Type.Optional(Type.String({ minLength: 16, description: "signs webhook bodies (X-Recbot-Signature: sha256=HMAC)" })),
-    maxSessions: Type.Integer({ minimum: 1, default: 100, description: "concurrent sessions; more are refused" }),
+    maxSessions: Type.Integer({ minimum: 1, default: 100, description: "concurrent sessions (WebSocket and WHIP together); more are refused" }),
+    wsMessagesPerSecond: Type.Integer({
+      minimum: 1, default: 50,
+      description: "messages a /ws client may send per second (bursts of twice that); beyond, the socket is closed with 1008",
+    }),
+    wsMaxBufferedBytes: Type.Integer({
+      minimum: 1024, default: 1024 * 1024,
+      description: "bytes recbot holds for a /ws client that does not read; beyond, the socket is closed with 4008",
+    }),
     maxRecordingSeconds: Type.Integer({ minimum: 1, default: 14400, description: "a recording longer than this is finalized and the session closed" }),
     maxRecordingBytes: Type.Integer({ minimum: 1, default: 8 * 1024 ** 3, description: "a recording larger than this is finalized and the session closed" }),
     connectTimeoutSeconds: Type.Integer({ minimum: 1, default: 30, description: "time for a socket to send an offer and for ICE/DTLS to connect" }),

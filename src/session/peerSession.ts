@@ -14,7 +14,9 @@ import { answeredCodecs, chooseCodecs, codecTable, offerCodecs } from "./codecs.
 import { iceOptions } from "./iceOptions.ts";
 import type { TrackOffer } from "./receivedTrack.ts";
 import { RemoteStream } from "./remoteStream.ts";
+import { repairSdp } from "./sdpRepair.ts";
 import { selectedPair, type SelectedPair } from "./selectedPair.ts";
+import { safeStreamId } from "./streamId.ts";
 import { emptyTotals, type CallOptions, type CloseReason, type IceCandidateJson, type OfferOptions, type Session, type SessionEvents, type SessionTotals } from "./session.ts";
 
 export interface PeerSessionDeps {
@@ -115,6 +117,8 @@ export class PeerSession extends EventEmitter<SessionEvents> implements Session 
       throw new InvalidSdpError("echo mode needs sendrecv media sections; the offer has a sendonly/inactive one");
     }
     this.echo = options.echo === true;
+    sdp = this.repaired(sdp);
+    this.candidates.countInline(sdp.match(/^a=candidate:/gm)?.length ?? 0);
     const chosen = chooseCodecs(sdp, this.deps.codecPreference);
     const pc = this.createPeer(
       {
@@ -169,6 +173,7 @@ export class PeerSession extends EventEmitter<SessionEvents> implements Session 
       throw new InvalidStateError("no offer from recbot is waiting for an answer; send {\"type\":\"call\"} first", { sessionId: this.id });
     }
     if (!/^v=0/m.test(sdp) || !/^m=/m.test(sdp)) throw new InvalidSdpError("not an SDP answer: missing v= or m= lines");
+    sdp = this.repaired(sdp);
     this.answerCodecs = answeredCodecs(this.pc.localDescription!.sdp, sdp);
     try {
       await this.pc.setRemoteDescription({ type: "answer", sdp });
@@ -199,10 +204,17 @@ export class PeerSession extends EventEmitter<SessionEvents> implements Session 
     // werift leaves track.streamId unset for remote tracks; the msid is on the event's streams / the receiver.
     pc.ontrack = ({ track, receiver, streams, transceiver }) => {
       const codec = codecOf(track.kind as MediaKind, transceiver.mid ?? undefined);
-      const streamId = streams[0]?.id ?? receiver.remoteStreamId ?? track.streamId ?? "-";
+      const streamId = safeStreamId(streams[0]?.id ?? receiver.remoteStreamId ?? track.streamId);
       if (codec) this.offers.push({ track, receiver, streamId, ...codec, echoOn: this.echo ? transceiver : undefined });
     };
     return pc;
+  }
+
+  /** What browsers send that werift cannot parse, repaired first (sdpRepair.ts). */
+  private repaired(sdp: string): string {
+    const { sdp: repaired, repairs } = repairSdp(sdp);
+    if (repairs.length) this.log.info({ repairs: repairs.slice(0, 20), count: repairs.length }, "remote SDP repaired");
+    return repaired;
   }
 
   private async remoteApplied(): Promise<void> {

@@ -22,6 +22,8 @@ export type CloseReason =
   | "whip_delete" // WHIP DELETE
   | "offer_failed" // the offer/answer step failed; the client may retry on a fresh session
   | "server_closing" // graceful shutdown
+  | "rate_limited" // the WS client sent more than wsMessagesPerSecond
+  | "slow_consumer" // the WS client left more than wsMaxBufferedBytes unread
   // the connection
   | "connect_timeout" // ICE/DTLS not connected within connectTimeoutSeconds
   | "ice_failed"

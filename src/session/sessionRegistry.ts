@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import type { RecordingMetadata } from "../recordings/metadata.ts";
+import { TooManySessionsError } from "../util/errors.ts";
 import { PeerSession, type PeerSessionDeps } from "./peerSession.ts";
 import { emptyTotals, type CloseReason, type RecordingEvent, type Session, type SessionTotals } from "./session.ts";
 import { WorkerPool } from "./workerPool.ts";
@@ -35,7 +36,9 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
     return this.sessions.size >= this.deps.config.maxSessions;
   }
 
+  /** A new session; throws TooManySessionsError at `maxSessions` (one limit for WebSocket and WHIP alike). */
   create(): Session {
+    if (this.isFull) throw new TooManySessionsError(this.deps.config.maxSessions);
     const id = randomUUID();
     const session: Session = this.pool ? this.pool.create(id, this.deps.log) : new PeerSession(id, this.deps);
     this.sessions.set(session.id, session);

@@ -36,10 +36,16 @@ export const recbotPlugin: FastifyPluginAsync<RecbotPluginOptions> = async (app,
 
   await app.register(rateLimit, { max: config.rateLimitPerMinute, timeWindow: 60_000 });
   if (config.corsOrigins.length) {
-    await app.register(cors, { origin: config.corsOrigins.includes("*") ? true : config.corsOrigins, exposedHeaders: ["Location", "ETag", "Link"] });
+    await app.register(cors, { origin: config.corsOrigins.includes("*") ? true : config.corsOrigins, exposedHeaders: ["Location", "ETag", "Link", "Accept-Post", "Accept-Patch", "Retry-After"] });
   }
   await app.register(swagger, { openapi: { info: { title: "recbot", version: "0.1.0" } } });
   await app.register(swaggerUi, { routePrefix: "/docs" });
+  // Before @fastify/websocket's own preClose (hooks run in the order added), which closes every socket bare:
+  // finalize the sessions first, so each client gets its `recording` `finished` messages, then an `error`
+  // naming why (`server_closing`) and close 4001, as for any other end of a session.
+  app.addHook("preClose", async () => {
+    await registry.closeAll("server_closing");
+  });
   await app.register(websocket, { options: { maxPayload: config.maxMessageBytes } });
 
   await app.register(healthRoute, { registry });

@@ -37,8 +37,9 @@ export function authEnabled(config: Pick<Config, "authTokens" | "authSecret">): 
 
 /** The token of a request: `Authorization: Bearer …`, or `?access_token=` (browsers cannot set headers on WebSocket or <video>). */
 export function requestToken(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
-  if (header?.startsWith("Bearer ")) return header.slice(7).trim();
+  // Auth schemes are case-insensitive (RFC 9110 §11.1): "bearer", "BEARER" and "Bearer" alike.
+  const bearer = /^bearer[ \t]+(\S+)[ \t]*$/i.exec(request.headers.authorization ?? "");
+  if (bearer) return bearer[1];
   const query = request.query as Record<string, unknown> | undefined;
   return typeof query?.access_token === "string" ? query.access_token : undefined;
 }

@@ -65,6 +65,8 @@ export interface PublishOptions {
   ice?: ClientIceOptions;
   /** werift settings over those, e.g. `{ iceTransportPolicy: "relay" }`. */
   peerConfig?: Partial<PeerConfig>;
+  /** Rewrites the offer as sent to recbot (what the publisher's own peer keeps is unchanged). */
+  mapOffer?: (sdp: string) => string;
   /** Which of recbot's trickled candidates (by address) to add; default: loopback only. */
   acceptRemoteCandidate?: (address: string) => boolean;
 }
@@ -114,7 +116,8 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
 
     await pc.setLocalDescription(await pc.createOffer());
     const offerAt = performance.now();
-    const sdp = mapSdpCandidates(pc.localDescription!.sdp, (c) => mapCandidate("toRecbot", c));
+    const mapped = mapSdpCandidates(pc.localDescription!.sdp, (c) => mapCandidate("toRecbot", c));
+    const sdp = options.mapOffer ? options.mapOffer(mapped) : mapped;
     client.send(onEcho ? { type: "offer", sdp, mode: "echo" } : { type: "offer", sdp });
     const answer = await client.waitFor((m) => m.type === "answer" || m.type === "error");
     if (answer.type === "error") throw new Error(`recbot refused the offer: ${answer.code}: ${answer.message}`);

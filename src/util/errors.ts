@@ -29,6 +29,13 @@ export class InvalidSdpError extends RecbotError {
   }
 }
 
+/** Every way in (WebSocket offer or call, WHIP) shares `maxSessions`. */
+export class TooManySessionsError extends RecbotError {
+  constructor(limit: number) {
+    super("too_many_sessions", `recbot is at its session limit (${limit}); try again later`);
+  }
+}
+
 export class FfmpegExitError extends RecbotError {
   constructor(message: string, context?: Record<string, unknown>) {
     super("ffmpeg_failed", message, context);

@@ -17,8 +17,9 @@ describe("parseRange", () => {
     ["bytes=100-", 100, null],
     ["bytes=9-3", 100, null],
     ["bytes=-", 100, null],
-    ["items=0-1", 100, null],
-    ["bytes=0-1,5-6", 100, null],
+    ["items=0-1", 100, undefined],
+    ["bytes=0-1,5-6", 100, undefined],
+    ["bytes=0-1, 5-6", 100, undefined],
   ])("%s of %i bytes → %o", (header, size, expected) => {
     expect(parseRange(header, size)).toEqual(expected);
   });

@@ -15,10 +15,15 @@ const Recording = Type.Object({
 const Params = Type.Object({ id: Type.String({ pattern: RECORDING_ID_PATTERN }) });
 const ErrorReply = Type.Object({ code: Type.String(), message: Type.String() });
 
-/** Parses a single `bytes=` range (RFC 9110 §14.1.2); undefined when absent, null when unsatisfiable. */
+/**
+ * Parses a single `bytes=` range (RFC 9110 §14.1.2); undefined when absent or ignored, null when unsatisfiable.
+ * A multi-range request or another unit is ignored (the whole file is served), as RFC 9110 §14.2 allows and common
+ * servers do: clients that send one (players probing) get a usable answer instead of a 416.
+ */
 export function parseRange(header: string | undefined, size: number): { start: number; end: number } | undefined | null {
   if (!header) return undefined;
-  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!/^bytes=/i.test(header.trim()) || header.includes(",")) return undefined;
+  const m = /^bytes=(\d*)-(\d*)$/i.exec(header.trim());
   if (!m || (m[1] === "" && m[2] === "")) return null;
   let start: number;
   let end: number;

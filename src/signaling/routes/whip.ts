@@ -1,10 +1,11 @@
 import { randomBytes } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Config } from "../../config/schema.ts";
-import { iceServersFor } from "../../session/iceServers.ts";
+import { clientIceServerUrls, iceServersFor } from "../../session/iceServers.ts";
+import { MAX_REMOTE_CANDIDATES } from "../../session/candidateQueue.ts";
 import type { Session } from "../../session/session.ts";
 import type { SessionRegistry } from "../../session/sessionRegistry.ts";
-import { InvalidSdpError, InvalidStateError, RecbotError, UnsupportedCodecError, errorMessage } from "../../util/errors.ts";
+import { InvalidSdpError, InvalidStateError, RecbotError, TooManySessionsError, UnsupportedCodecError, errorMessage } from "../../util/errors.ts";
 import { iceServerLinks } from "../whip/linkHeader.ts";
 import { SdpFragError, iceUfragOf, parseSdpFrag } from "../whip/sdpFrag.ts";
 
@@ -18,10 +19,8 @@ interface WhipResource {
   remoteUfrag: string | undefined;
 }
 
-const CORS = {
-  "access-control-allow-origin": "*",
-  "access-control-expose-headers": "Location, ETag, Link, Accept-Post, Accept-Patch",
-};
+/** Seconds a WHIP client refused at the session limit is told to wait (RFC 9725 §4.2: 503 + Retry-After). */
+const RETRY_AFTER_SECONDS = 5;
 
 const newEtag = () => `"${randomBytes(9).toString("base64url")}"`;
 const mediaType = (request: FastifyRequest) => (request.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
@@ -43,10 +42,9 @@ function fail(reply: FastifyReply, status: number, code: string, message: string
 export async function whipRoute(app: FastifyInstance, { registry, config }: { registry: SessionRegistry; config: Config }): Promise<void> {
   const resources = new Map<string, WhipResource>();
 
+  // CORS (allowed origins, exposed Location/ETag/Link) comes from `corsOrigins` through @fastify/cors in app.ts,
+  // the same for WHIP as for every route: no origin is allowed unless configured.
   app.addContentTypeParser([SDP, SDP_FRAG], { parseAs: "string" }, (_request, body, done) => done(null, body));
-  app.addHook("onSend", async (_request, reply) => {
-    reply.headers(CORS);
-  });
 
   app.options("/whip", async (_request, reply) => {
     reply.code(204).headers({
@@ -62,13 +60,22 @@ export async function whipRoute(app: FastifyInstance, { registry, config }: { re
     if (mode !== "record" && mode !== "echo") return fail(reply, 400, "bad_mode", `mode must be "record" or "echo", not ${JSON.stringify(mode.slice(0, 32))}`);
     const offer = typeof request.body === "string" ? request.body : "";
 
-    const session = registry.create();
+    let session: Session;
+    try {
+      session = registry.create(); // the one session limit, shared with /ws
+    } catch (err) {
+      if (!(err instanceof TooManySessionsError)) throw err;
+      reply.header("retry-after", String(RETRY_AFTER_SECONDS));
+      return fail(reply, 503, err.code, err.message);
+    }
     let answer: string;
     try {
       answer = await session.acceptOffer(offer, { echo: mode === "echo" });
     } catch (err) {
       await session.close("offer_failed");
-      if (err instanceof InvalidSdpError || err instanceof UnsupportedCodecError) return fail(reply, 400, err.code, err.message);
+      if (err instanceof InvalidSdpError || err instanceof UnsupportedCodecError || (err instanceof RecbotError && err.code === "too_many_candidates")) {
+        return fail(reply, 400, err.code, err.message);
+      }
       if (err instanceof RecbotError) return fail(reply, 500, err.code, err.message);
       session.log.error({ err }, "WHIP offer failed");
       return fail(reply, 500, "internal", errorMessage(err));
@@ -81,7 +88,8 @@ export async function whipRoute(app: FastifyInstance, { registry, config }: { re
     session.log.info({ mode }, "WHIP session created");
 
     const location = `${request.url.split("?")[0].replace(/\/$/, "")}/${session.id}`;
-    const links = iceServerLinks(iceServersFor(config, session.id));
+    // What clients use (like GET /ice-servers), never recbot's own list, which may name internal addresses.
+    const links = iceServerLinks(iceServersFor(config, session.id, clientIceServerUrls(config)));
     reply.code(201).type(SDP).headers({ location, etag: resource.etag });
     if (links.length) reply.header("link", links);
     return answer;
@@ -116,10 +124,15 @@ export async function whipRoute(app: FastifyInstance, { registry, config }: { re
       if (frag.pwd !== undefined) return fail(reply, 422, "ice_restart_unsupported", restart);
       return fail(reply, 400, "ufrag_mismatch", "the fragment's ice-ufrag does not belong to this session");
     }
+    // Refused whole before any is applied: werift pairs each candidate, and thousands stall the event loop.
+    if (frag.candidates.length > MAX_REMOTE_CANDIDATES) {
+      return fail(reply, 400, "too_many_candidates", `more than ${MAX_REMOTE_CANDIDATES} candidates in one fragment (a session takes ${MAX_REMOTE_CANDIDATES} in all)`);
+    }
     try {
       for (const candidate of frag.candidates) await resource.session.addCandidate(candidate);
     } catch (err) {
       if (err instanceof InvalidStateError) return fail(reply, 404, "no_session", "the session has ended");
+      if (err instanceof RecbotError && err.code === "too_many_candidates") return fail(reply, 400, err.code, err.message);
       return fail(reply, 400, "bad_candidate", errorMessage(err));
     }
     reply.code(204).send();

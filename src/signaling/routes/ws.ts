@@ -5,7 +5,8 @@ import { clientIceServerUrls, iceServersFor } from "../../session/iceServers.ts"
 import type { CodecName } from "../../media/types.ts";
 import type { Session } from "../../session/session.ts";
 import type { SessionRegistry } from "../../session/sessionRegistry.ts";
-import { RecbotError, errorMessage } from "../../util/errors.ts";
+import { RecbotError, TooManySessionsError, errorMessage } from "../../util/errors.ts";
+import { MessageRate } from "../messageRate.ts";
 import { parseClientMessage, type ClientMessage, type ParseResult, type ServerMessage } from "../schemas/wsMessages.ts";
 
 /** WebSocket close codes recbot uses (RFC 6455 §7.4; 4000+ are application codes). */
@@ -13,20 +14,28 @@ export const CloseCodes = {
   normal: 1000,
   goingAway: 1001,
   tooLarge: 1009, // sent by ws itself when a message exceeds maxMessageBytes
+  policyViolation: 1008, // over wsMessagesPerSecond
   internal: 1011,
   tryAgainLater: 1013,
   sessionFailed: 4001,
+  slowConsumer: 4008, // over wsMaxBufferedBytes: the client does not read what recbot sends
 } as const;
+
+/** A socket closed for flooding or not reading gets this long to take the close frame before it is cut. */
+const TERMINATE_AFTER_MS = 2000;
 
 /** `/ws`: one socket ↔ one PeerSession, JSON messages as documented in the README. */
 export async function wsRoute(app: FastifyInstance, { registry, config }: { registry: SessionRegistry; config: Config }): Promise<void> {
   app.get("/ws", { websocket: true }, (socket) => {
-    if (registry.isFull) {
-      socket.send(JSON.stringify({ type: "error", code: "too_many_sessions", message: "recbot is at its session limit; try again later" }));
+    let connection: WsConnection;
+    try {
+      connection = new WsConnection(socket, registry, config);
+    } catch (err) {
+      if (!(err instanceof TooManySessionsError)) throw err;
+      socket.send(JSON.stringify({ type: "error", code: err.code, message: err.message }));
       socket.close(CloseCodes.tryAgainLater, "too many sessions");
       return;
     }
-    const connection = new WsConnection(socket, registry);
     // First message: the STUN/TURN servers (fresh TURN credentials) to build the client's RTCPeerConnection with.
     connection.send({ type: "ice-servers", iceServers: iceServersFor(config, connection.id, clientIceServerUrls(config)) });
   });
@@ -39,15 +48,27 @@ class WsConnection {
   /** Messages are handled one after another, in order: a candidate never overtakes its offer. */
   private queue: Promise<void> = Promise.resolve();
   private ended = false;
+  /** Closed for flooding or not reading: nothing more is handled or sent. */
+  private limited = false;
 
   private readonly socket: WebSocket;
   private readonly registry: SessionRegistry;
+  private readonly config: Config;
+  private readonly rate: MessageRate;
 
-  constructor(socket: WebSocket, registry: SessionRegistry) {
+  constructor(socket: WebSocket, registry: SessionRegistry, config: Config) {
     this.socket = socket;
     this.registry = registry;
+    this.config = config;
+    // A burst of two seconds' worth covers a browser trickling all its candidates at once.
+    this.rate = new MessageRate(config.wsMessagesPerSecond, Math.max(20, 2 * config.wsMessagesPerSecond), performance.now());
     this.session = this.newSession();
     socket.on("message", (data, isBinary) => {
+      // Cheap checks first: a flood must cost as little as possible before it is cut off.
+      if (this.limited) return;
+      if (!this.rate.take(performance.now())) {
+        return this.cutOff(CloseCodes.policyViolation, "rate_limited", `more than ${config.wsMessagesPerSecond} messages per second`);
+      }
       if (isBinary) return this.error("bad_message", "binary messages are not supported; send JSON text");
       // After bye nothing reaches the session; say so at once, before the socket closes.
       if (this.ended) return this.error("no_session", "the session has ended; open a new socket");
@@ -81,7 +102,28 @@ class WsConnection {
   }
 
   send(message: ServerMessage): void {
-    if (this.socket.readyState === this.socket.OPEN) this.socket.send(JSON.stringify(message));
+    if (this.limited || this.socket.readyState !== this.socket.OPEN) return;
+    this.socket.send(JSON.stringify(message));
+    // What the kernel would not take stays in this process: a client that does not read must not grow it.
+    if (this.socket.bufferedAmount > this.config.wsMaxBufferedBytes) {
+      this.cutOff(CloseCodes.slowConsumer, "slow_consumer", `more than ${this.config.wsMaxBufferedBytes} bytes unread`);
+    }
+  }
+
+  /**
+   * Ends a socket that floods recbot or does not read: the session is closed (its recordings finalized), the
+   * client told why (close code and reason; an `error` message too if it still reads), and the connection cut
+   * if it does not finish the closing handshake in time.
+   */
+  private cutOff(code: number, reason: "rate_limited" | "slow_consumer", detail: string): void {
+    if (this.limited) return;
+    if (code !== CloseCodes.slowConsumer) this.error(reason, `${detail}; closing`);
+    this.limited = true;
+    this.ended = true;
+    this.session.log.warn({ reason, detail }, "websocket cut off");
+    void this.session.close(reason);
+    this.socket.close(code, reason);
+    setTimeout(() => this.socket.terminate(), TERMINATE_AFTER_MS).unref();
   }
 
   private error(code: string, message: string): void {
@@ -107,9 +149,20 @@ class WsConnection {
       await step(session);
     } catch (err) {
       this.phase = "none";
-      // A fresh session for a corrected offer, unless the socket is already gone (nothing would close it).
-      if (this.socket.readyState === this.socket.OPEN) this.session = this.newSession();
+      // Closed first, so its slot under maxSessions is free for the fresh session a corrected offer needs
+      // (unless the socket is already gone: nothing would close that one).
       await session.close("offer_failed");
+      if (this.socket.readyState === this.socket.OPEN) {
+        try {
+          this.session = this.newSession();
+        } catch (tooMany) {
+          // Another client took the slot meanwhile: this socket cannot go on.
+          if (!(tooMany instanceof TooManySessionsError)) throw tooMany;
+          this.error(tooMany.code, tooMany.message);
+          this.ended = true;
+          this.socket.close(CloseCodes.tryAgainLater, "too many sessions");
+        }
+      }
       throw err;
     }
   }
