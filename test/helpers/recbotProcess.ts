@@ -7,6 +7,12 @@ const MAIN = path.resolve(import.meta.dirname, "../../src/cli/main.ts");
 export interface RecbotProcess {
   /** Parsed pino log lines so far. */
   logs: any[];
+  /** The base URL recbot logged when it started listening (http://host:port). */
+  url: string;
+  /** The process id (of `ip netns exec` when run in a namespace). */
+  pid: number;
+  /** What recbot wrote to stderr so far. */
+  stderr(): string;
   /** Selected pairs recbot logged when sessions connected, by session id. */
   pairs(): Map<string, SelectedPair>;
   stop(): Promise<number | null>;
@@ -43,6 +49,9 @@ export async function startRecbotProcess(env: Record<string, string>, netns?: st
 
   return {
     logs,
+    url: logs.find((l) => l.msg === "recbot listening")?.url ?? "",
+    pid: child.pid!,
+    stderr: () => stderr,
     pairs: () => new Map(logs.filter((l) => l.msg === "connection state" && l.state === "connected" && l.pair).map((l) => [l.sessionId, l.pair])),
     async stop() {
       if (child.exitCode !== null) return child.exitCode;

@@ -123,6 +123,7 @@ class WsConnection {
     this.session.log.warn({ reason, detail }, "websocket cut off");
     void this.session.close(reason);
     this.socket.close(code, reason);
+    this.socket.pause(); // read no more of the flood; the close frame still goes out
     setTimeout(() => this.socket.terminate(), TERMINATE_AFTER_MS).unref();
   }
 
