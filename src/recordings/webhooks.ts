@@ -1,5 +1,6 @@
 import { createHmac } from "node:crypto";
 import type { FastifyBaseLogger } from "fastify";
+import { redact } from "../util/redact.ts";
 import type { RecordingMetadata } from "./metadata.ts";
 
 export interface WebhookOptions {
@@ -45,14 +46,14 @@ export class WebhookNotifier {
       try {
         const res = await fetch(url, { method: "POST", headers, body, signal: AbortSignal.timeout(10_000) });
         if (res.ok) return;
-        log.warn({ url, status: res.status, attempt }, "webhook refused");
+        log.warn({ url: redact(url), status: res.status, attempt }, "webhook refused");
       } catch (err) {
-        log.warn({ url, err, attempt }, "webhook failed");
+        log.warn({ url: redact(url), err, attempt }, "webhook failed");
       }
       if (attempt < attempts && !this.closed) await new Promise((r) => setTimeout(r, backoffMs * 2 ** (attempt - 1)));
       else if (this.closed) break;
     }
-    log.error({ url }, "webhook given up");
+    log.error({ url: redact(url) }, "webhook given up");
   }
 
   /** Stops retrying and waits for deliveries in progress. */

@@ -9,6 +9,7 @@ import { createMetrics } from "../metrics/recbotMetrics.ts";
 import { RecordingStore } from "../recordings/store.ts";
 import { WebhookNotifier } from "../recordings/webhooks.ts";
 import { SessionRegistry } from "../session/sessionRegistry.ts";
+import { REDACTED, redact, redactedPaths, redactingSerializers } from "../util/redact.ts";
 import { requireToken } from "./auth.ts";
 import { healthRoute } from "./routes/health.ts";
 import { iceServersRoute } from "./routes/iceServers.ts";
@@ -71,7 +72,15 @@ export const recbotPlugin: FastifyPluginAsync<RecbotPluginOptions> = async (app,
 
 /** A Fastify instance with recbot mounted at the root, not yet listening. */
 export async function buildApp(config: Config): Promise<FastifyInstance> {
-  const app = Fastify({ logger: { level: config.logLevel }, bodyLimit: config.maxMessageBytes });
+  // Request URLs carry `?access_token=` (WebSocket, <video src>): the serializers redact it, and errors' text.
+  const logger = { level: config.logLevel, serializers: redactingSerializers, redact: { paths: [...redactedPaths], censor: REDACTED } };
+  const app = Fastify({ logger, bodyLimit: config.maxMessageBytes });
+  // Fastify's own 404 logs and answers the raw URL, token and all.
+  app.setNotFoundHandler((request, reply) => {
+    const route = `${request.method} ${redact(request.url)}`;
+    request.log.info({ route }, "no such route");
+    return reply.code(404).send({ code: "not_found", message: `no route ${route}` });
+  });
   await app.register(recbotPlugin, { config });
   return app;
 }
