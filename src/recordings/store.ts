@@ -6,6 +6,21 @@ import type { RecordingMetadata } from "./metadata.ts";
 
 export const RECORDING_ID_PATTERN = "^rec_[0-9a-z_-]{1,80}$";
 const ID = new RegExp(RECORDING_ID_PATTERN);
+/** A media file of a recording: `<id>.<container>` or a later segment `<id>.s<n>.<container>`. */
+const MEDIA_FILE = /^(rec_[0-9a-z_-]{1,80})(?:\.s\d+)?\.(webm|mkv)$/;
+
+/** What start-up found in the recordings directory. */
+export interface RebuildReport {
+  recordings: number;
+  /** Recordings a crash left in state `recording`, now `interrupted`. */
+  interrupted: number;
+  /** Sidecars that could not be rewritten (e.g. disk full): the index has the truth, the disk gets it later. */
+  unsaved: number;
+  /** 0-byte media files without a sidecar (nothing was ever recorded into them), deleted. */
+  emptyOrphansRemoved: number;
+  /** Non-empty media files without a sidecar, listed as `interrupted` recordings. */
+  orphans: number;
+}
 
 export interface ListQuery {
   sessionId?: string;
@@ -22,6 +37,9 @@ export interface ListQuery {
 export class RecordingStore {
   readonly dir: string;
   private readonly index = new Map<string, RecordingMetadata>();
+  /** Ids whose sidecar on disk is behind the index (a write failed): retried by `saveUnsaved`. */
+  private readonly unsaved = new Set<string>();
+  private retryTimer: NodeJS.Timeout | undefined;
 
   constructor(dir: string) {
     this.dir = path.resolve(dir);
@@ -56,10 +74,49 @@ export class RecordingStore {
     try {
       await writeFile(tmp, JSON.stringify(meta, null, 2) + "\n");
       await rename(tmp, target);
+      this.unsaved.delete(meta.id);
     } catch (err) {
       await unlink(tmp).catch(() => {});
+      this.unsaved.add(meta.id); // retried by retryUnsaved; the caller still hears of the failure
       throw err;
     }
+  }
+
+  /** Sidecars whose last write failed (disk full, ...): the API reports the index; the disk is behind. */
+  get unsavedCount(): number {
+    return this.unsaved.size;
+  }
+
+  /** Writes the sidecars that could not be written before; returns how many are still unsaved. */
+  async saveUnsaved(): Promise<number> {
+    for (const id of [...this.unsaved]) {
+      const meta = this.index.get(id);
+      if (!meta) {
+        this.unsaved.delete(id);
+        continue;
+      }
+      await this.writeMetadata(meta).catch(() => {}); // still failing: stays in `unsaved` for the next try
+    }
+    return this.unsaved.size;
+  }
+
+  /** Retries unsaved sidecars every `intervalMs` until they are written; `onSaved` hears when a round saved some. */
+  retryUnsaved(intervalMs: number, onSaved: (saved: number, left: number) => void): void {
+    if (this.retryTimer) return;
+    this.retryTimer = setInterval(() => {
+      const before = this.unsaved.size;
+      if (before === 0) return;
+      void this.saveUnsaved().then((left) => {
+        if (left < before) onSaved(before - left, left);
+      });
+    }, intervalMs);
+    this.retryTimer.unref();
+  }
+
+  /** Stops retrying (the server is closing). */
+  close(): void {
+    clearInterval(this.retryTimer);
+    this.retryTimer = undefined;
   }
 
   async sizeOf(file: string): Promise<number | undefined> {
@@ -72,12 +129,16 @@ export class RecordingStore {
 
   /**
    * Reads every sidecar in the directory. Recordings a crash left in state `recording` become
-   * `interrupted` (their files are still playable: Matroska written cluster by cluster).
+   * `interrupted` (their files are still playable: Matroska written cluster by cluster). Never fails for a
+   * full disk: a sidecar that cannot be rewritten stays unsaved (the index, hence the API, has the truth) and
+   * is retried later; start-up must work on a full disk, or nobody could free it through the API.
    */
-  async rebuildIndex(): Promise<{ recordings: number; interrupted: number }> {
+  async rebuildIndex(): Promise<RebuildReport> {
     this.index.clear();
+    this.unsaved.clear();
     let interrupted = 0;
-    for (const name of await readdir(this.dir)) {
+    const names = await readdir(this.dir);
+    for (const name of names) {
       const id = name.slice(0, -".json".length);
       if (!name.endsWith(".json") || !ID.test(id)) continue;
       let meta: RecordingMetadata;
@@ -90,12 +151,44 @@ export class RecordingStore {
       if (meta.state === "recording") {
         meta.state = "interrupted";
         meta.sizeBytes = await this.sizeOf(meta.file);
-        await this.writeMetadata(meta);
         interrupted++;
+        this.unsaved.add(id);
       }
       this.index.set(id, meta);
     }
-    return { recordings: this.index.size, interrupted };
+    const orphans = await this.adoptOrphans(names);
+    await this.saveUnsaved();
+    return { recordings: this.index.size, interrupted, unsaved: this.unsaved.size, ...orphans };
+  }
+
+  /**
+   * Media files without a sidecar (recbot stopped, or the disk was full, before the first sidecar was written):
+   * an empty one holds nothing and is deleted; one with data is listed as an `interrupted` recording.
+   */
+  private async adoptOrphans(names: string[]): Promise<{ emptyOrphansRemoved: number; orphans: number }> {
+    let emptyOrphansRemoved = 0;
+    let orphans = 0;
+    for (const name of names) {
+      const m = MEDIA_FILE.exec(name);
+      if (!m || this.index.has(m[1])) continue;
+      const file = path.join(this.dir, name);
+      const info = await stat(file).catch(() => undefined);
+      if (!info?.isFile()) continue;
+      if (info.size === 0) {
+        await unlink(file).then(() => emptyOrphansRemoved++, () => {});
+        continue;
+      }
+      if (name !== `${m[1]}.${m[2]}`) continue; // a later segment alone: keep it, list only first segments
+      const meta: RecordingMetadata = {
+        id: m[1], sessionId: "", streamId: "-", file, container: m[2] as RecordingMetadata["container"], tracks: [],
+        state: "interrupted", startedAt: info.birthtime.toISOString(), endedAt: info.mtime.toISOString(), sizeBytes: info.size,
+        error: "found without its sidecar at start-up (recbot stopped before writing it)",
+      };
+      this.index.set(meta.id, meta);
+      this.unsaved.add(meta.id);
+      orphans++;
+    }
+    return { emptyOrphansRemoved, orphans };
   }
 
   get(id: string): RecordingMetadata | undefined {
@@ -123,7 +216,10 @@ export class RecordingStore {
         if (err.code !== "ENOENT") throw err;
       });
     }
-    await unlink(this.metadataPath(id));
+    await unlink(this.metadataPath(id)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== "ENOENT") throw err; // never written (disk full, or an orphan adopted at start-up)
+    });
     this.index.delete(id);
+    this.unsaved.delete(id);
   }
 }

@@ -19,6 +19,9 @@ import { staticRoute } from "./routes/static.ts";
 import { whipRoute } from "./routes/whip.ts";
 import { wsRoute } from "./routes/ws.ts";
 
+/** How often sidecars that could not be written (disk full) are tried again. */
+const SIDECAR_RETRY_MS = 5000;
+
 export interface RecbotPluginOptions {
   config: Config;
 }
@@ -32,6 +35,11 @@ export const recbotPlugin: FastifyPluginAsync<RecbotPluginOptions> = async (app,
   const store = new RecordingStore(config.recordingsDir);
   const recovered = await store.rebuildIndex();
   if (recovered.interrupted) app.log.warn(recovered, "recordings left open by a crash marked interrupted");
+  if (recovered.emptyOrphansRemoved || recovered.orphans) app.log.warn(recovered, "media files without a sidecar found (empty ones removed)");
+  if (recovered.unsaved) {
+    app.log.error(recovered, "sidecars could not be rewritten (disk full?): the API reports the truth, the files are retried every few seconds");
+  }
+  store.retryUnsaved(SIDECAR_RETRY_MS, (saved, left) => app.log.info({ saved, left }, "unsaved sidecars written"));
   const registry = new SessionRegistry({ config, store, log: app.log, codecPreference: config.codecs });
   await registry.ready();
 
@@ -65,6 +73,7 @@ export const recbotPlugin: FastifyPluginAsync<RecbotPluginOptions> = async (app,
     : undefined;
   if (webhooks) registry.on("recording", (e, meta) => webhooks.notify(e.state, { ...meta }));
   app.addHook("onClose", async () => {
+    store.close();
     await registry.close("server_closing"); // finalizes every session, then stops session workers
     await webhooks?.close(); // after the sessions, so their "finished" events go out
   });
