@@ -3,6 +3,7 @@ import rateLimit from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import websocket from "@fastify/websocket";
+import path from "node:path";
 import Fastify, { type FastifyInstance, type FastifyPluginAsync } from "fastify";
 import type { Config } from "../config/schema.ts";
 import { createMetrics } from "../metrics/recbotMetrics.ts";
@@ -21,6 +22,8 @@ import { wsRoute } from "./routes/ws.ts";
 
 /** How often sidecars that could not be written (disk full) are tried again. */
 const SIDECAR_RETRY_MS = 5000;
+/** Undelivered webhook events, one file each, inside the recordings directory (hidden: not a recording). */
+const WEBHOOK_OUTBOX = ".webhook-outbox";
 
 export interface RecbotPluginOptions {
   config: Config;
@@ -69,9 +72,12 @@ export const recbotPlugin: FastifyPluginAsync<RecbotPluginOptions> = async (app,
   });
 
   const webhooks = config.webhookUrl
-    ? new WebhookNotifier({ url: config.webhookUrl, secret: config.webhookSecret, log: app.log })
+    ? new WebhookNotifier({ url: config.webhookUrl, secret: config.webhookSecret, log: app.log, outboxDir: path.join(store.dir, WEBHOOK_OUTBOX) })
     : undefined;
-  if (webhooks) registry.on("recording", (e, meta) => webhooks.notify(e.state, { ...meta }));
+  if (webhooks) {
+    registry.on("recording", (e, meta) => webhooks.notify(e.state, { ...meta }));
+    await webhooks.resume(); // what the last run could not deliver
+  }
   app.addHook("onClose", async () => {
     store.close();
     await registry.close("server_closing"); // finalizes every session, then stops session workers

@@ -8,6 +8,7 @@ import { createRecbot } from "../../src/index.ts";
 import { webhookSignature } from "../../src/recordings/webhooks.ts";
 import { makeClip } from "../../src/testkit/clip.ts";
 import { publish } from "../../src/testkit/publisher.ts";
+import { startRecbotProcess } from "../helpers/recbotProcess.ts";
 
 const SECRET = "webhook-secret-0123456789";
 
@@ -43,6 +44,55 @@ describe("webhooks", () => {
       expect(finished.recording.durationMs).toBeGreaterThan(1500);
     } finally {
       await recbot.close();
+      server.close();
+    }
+  });
+
+  it("keeps events a receiver refused across a restart (persisted outbox) and delivers them at the next start", async () => {
+    const received: { body: string; signature: string }[] = [];
+    let accepting = false; // the receiver is down (503) while the first recbot runs
+    const server = createServer((req: IncomingMessage, res) => {
+      let body = "";
+      req.on("data", (d) => (body += d));
+      req.on("end", () => {
+        if (!accepting) return res.writeHead(503).end();
+        received.push({ body, signature: String(req.headers["x-recbot-signature"]) });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const env = {
+      RECBOT_HOST: "127.0.0.1", RECBOT_PORT: "0", RECBOT_ICE_ADDRESSES: "127.0.0.1",
+      RECBOT_RECORDINGS_DIR: mkdtempSync(path.join(tmpdir(), "recbot-hook-")),
+      RECBOT_WEBHOOK_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, RECBOT_WEBHOOK_SECRET: SECRET,
+    };
+    try {
+      const first = await startRecbotProcess(env);
+      const result = await publish({ url: first.url.replace("http", "ws") + "/ws", clip: await makeClip({ seconds: 1 }) });
+      expect(await first.stop()).toBe(0); // SIGTERM while both events are still being retried
+      expect(first.logs.filter((l) => l.msg === "webhook refused").length).toBeGreaterThanOrEqual(2);
+      expect(received).toHaveLength(0);
+
+      accepting = true;
+      const second = await startRecbotProcess(env);
+      try {
+        const deadline = Date.now() + 10_000;
+        while (received.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+        const events = received.map((r) => JSON.parse(r.body));
+        expect(events.map((e) => e.event).sort()).toEqual(["recording.finished", "recording.started"]);
+        for (const r of received) expect(r.signature).toBe(webhookSignature(SECRET, r.body));
+        expect(events.every((e) => e.recording.id === result.finished.recordingId && typeof e.id === "string")).toBe(true);
+        expect(new Set(events.map((e) => e.id)).size).toBe(2);
+        // Delivered events leave the outbox: a third start sends nothing again.
+        await new Promise((r) => setTimeout(r, 300));
+      } finally {
+        await second.stop();
+      }
+      const third = await startRecbotProcess(env);
+      await new Promise((r) => setTimeout(r, 1000));
+      await third.stop();
+      expect(received).toHaveLength(2);
+    } finally {
       server.close();
     }
   });
