@@ -25,7 +25,8 @@ let base: string;
 let offer: string;
 beforeAll(async () => {
   const dir = mkdtempSync(path.join(tmpdir(), "recbot-fuzz-"));
-  recbot = await createRecbot({ host: "127.0.0.1", port: 0, recordingsDir: dir, iceAddresses: ["127.0.0.1"], logLevel: "silent", maxMessageBytes: 1 << 20, rateLimitPerMinute: 1_000_000 });
+  recbot = await createRecbot({ host: "127.0.0.1", port: 0, recordingsDir: dir, iceAddresses: ["127.0.0.1"], logLevel: "silent", maxMessageBytes: 1 << 20, rateLimitPerMinute: 1_000_000,
+    wsMessagesPerSecond: 1_000_000 }); // the fuzz checks what each message gets, not the flood limit (wsFlood.test.ts)
   base = await recbot.listen();
   ws = base.replace("http", "ws") + "/ws";
   offer = await loopbackOffer();

@@ -45,7 +45,7 @@ export async function recordingsRoute(app: FastifyInstance, { store }: { store: 
     schema: {
       summary: "List recordings, newest first",
       querystring: Type.Object({
-        sessionId: Type.Optional(Type.String()), streamId: Type.Optional(Type.String()),
+        sessionId: Type.Optional(Type.String({ maxLength: 64 })), streamId: Type.Optional(Type.String({ maxLength: 256 })),
         state: Type.Optional(Type.Union(["recording", "finished", "failed", "interrupted"].map((s) => Type.Literal(s)))),
         offset: Type.Integer({ minimum: 0, default: 0 }), limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
       }),
