@@ -86,7 +86,8 @@ describe("WHIP (RFC 9725)", () => {
     const preflight = await fetch(url, { method: "OPTIONS", headers: { origin: "https://example.test", "access-control-request-method": "POST" } });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get("accept-post")).toBe("application/sdp");
-    expect(preflight.headers.get("access-control-allow-origin")).toBe("*");
+    // No corsOrigins configured: no origin is allowed (hardening.test.ts checks it with corsOrigins set).
+    expect(preflight.headers.get("access-control-allow-origin")).toBeNull();
     expect(preflight.headers.get("access-control-allow-methods")).toContain("POST");
 
     const noToken = await whip.post(url, offer);

@@ -48,6 +48,8 @@ class WsConnection {
   /** Messages are handled one after another, in order: a candidate never overtakes its offer. */
   private queue: Promise<void> = Promise.resolve();
   private ended = false;
+  /** A session given up after a failed offer: its end is not the socket's. */
+  private dropped: Session | undefined;
   /** Closed for flooding or not reading: nothing more is handled or sent. */
   private limited = false;
 
@@ -89,7 +91,7 @@ class WsConnection {
     session.on("candidate", (candidate) => this.send({ type: "candidate", candidate }));
     session.on("recording", (r) => this.send({ type: "recording", ...r }));
     session.once("closed", (reason) => {
-      if (this.session !== session || this.ended) return;
+      if (this.session !== session || this.dropped === session || this.ended) return;
       // The peer went away (ICE/DTLS failure, disconnect): tell the client, then end the socket.
       this.error(reason, `session closed: ${reason}`);
       this.socket.close(CloseCodes.sessionFailed, reason.slice(0, 100));
@@ -151,7 +153,9 @@ class WsConnection {
     } catch (err) {
       this.phase = "none";
       // Closed first, so its slot under maxSessions is free for the fresh session a corrected offer needs
-      // (unless the socket is already gone: nothing would close that one).
+      // (unless the socket is already gone: nothing would close that one). Dropped first, so its closing does
+      // not end the socket.
+      this.dropped = session;
       await session.close("offer_failed");
       if (this.socket.readyState === this.socket.OPEN) {
         try {
