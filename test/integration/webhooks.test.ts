@@ -76,7 +76,7 @@ describe("webhooks", () => {
       accepting = true;
       const second = await startRecbotProcess(env);
       try {
-        const deadline = Date.now() + 10_000;
+        const deadline = Date.now() + 20_000; // generous: the machine may be busy
         while (received.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
         const events = received.map((r) => JSON.parse(r.body));
         expect(events.map((e) => e.event).sort()).toEqual(["recording.finished", "recording.started"]);
