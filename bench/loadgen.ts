@@ -18,6 +18,8 @@ export interface RunCommand {
   seconds: number;
   clip: ClipFiles;
   rampMs: number;
+  /** recbot's recordings directory (files are named relative to it; the keyframe-on-disk time is read there). */
+  recordingsDir?: string;
 }
 
 export interface PublisherResult {
@@ -59,7 +61,7 @@ async function run(cmd: RunCommand): Promise<void> {
     let started = false;
     try {
       const r = await publish({
-        url: cmd.url, clip, seconds: cmd.seconds,
+        url: cmd.url, clip, seconds: cmd.seconds, recordingsDir: cmd.recordingsDir,
         onSending: () => ((started = true), accountStart()),
         onSent: accountEnd,
       });

@@ -152,7 +152,7 @@ export async function runStep(input: StepInput): Promise<StepResult> {
     server.resetLag();
     loadgens.forEach((l, i) => {
       const count = Math.floor(n / procs) + (i < n % procs ? 1 : 0);
-      const cmd: RunCommand = { type: "run", url, count, seconds, clip: input.clip.files, rampMs: input.rampMs };
+      const cmd: RunCommand = { type: "run", url, count, seconds, clip: input.clip.files, rampMs: input.rampMs, recordingsDir: dir };
       l.child.send(cmd);
     });
 
@@ -199,7 +199,7 @@ export async function runStep(input: StepInput): Promise<StepResult> {
     const files: FileAnalysis[] = [];
     for (let i = 0; i < ok.length; i += 2) {
       // Two decodes at a time: the machine has two cores and the next step waits anyway.
-      files.push(...(await Promise.all(ok.slice(i, i + 2).map((p) => analyzeFile(p.file!, input.clip, input.clipIndex)))));
+      files.push(...(await Promise.all(ok.slice(i, i + 2).map((p) => analyzeFile(path.resolve(dir, p.file!), input.clip, input.clipIndex)))));
     }
 
     const steadyMs = s1.at - s0.at;

@@ -23,7 +23,7 @@ export interface LoopbackOptions extends ClientIceOptions {
   thresholds?: Partial<Thresholds>;
   /** Recordings directory of the in-process recbot (default: a temporary directory). */
   recordingsDir?: string;
-  /** Verify the server-side recording (default true; needs the file readable from here). */
+  /** Verify the server-side recording (default true: read in place in-process, else downloaded through the API). */
   checkRecording?: boolean;
   /** Progress and summary output (default: process.stderr / nothing). */
   progress?: NodeJS.WritableStream | false;
@@ -40,6 +40,16 @@ export interface LoopbackReport {
   checks: Check[];
   passed: boolean;
   files: { json: string; html: string };
+}
+
+/** A recording fetched from recbot's API into a temporary file (undefined when it cannot be). */
+async function download(base: string, recordingId: string | undefined): Promise<string | undefined> {
+  if (!recordingId) return undefined;
+  const res = await fetch(`${base.replace(/\/$/, "")}/recordings/${encodeURIComponent(recordingId)}/file`).catch(() => undefined);
+  if (!res?.ok) return undefined;
+  const file = path.join(mkdtempSync(path.join(tmpdir(), "recbot-loopback-check-")), `${recordingId}.webm`);
+  await writeFile(file, Buffer.from(await res.arrayBuffer()));
+  return file;
 }
 
 async function checkRecording(file: string | undefined): Promise<RecordingCheck | { error: string }> {
@@ -119,7 +129,10 @@ export async function runLoopback(options: LoopbackOptions = {}): Promise<Loopba
     });
     const finished = result.finished;
     if (options.checkRecording === false) recording = { skipped: true };
-    else recording = finished.state === "finished" ? await checkRecording(finished.file) : { error: `recording ${finished.state}: ${finished.error ?? ""}` };
+    else if (finished.state !== "finished") recording = { error: `recording ${finished.state}: ${finished.error ?? ""}` };
+    // recbot names the file relative to its recordings directory: read it there when recbot runs in-process,
+    // else download it through the recordings API (GET /recordings/:id/file).
+    else recording = await checkRecording(recbot ? path.resolve(recbot.config.recordingsDir, finished.file) : await download(base, finished.recordingId));
   } finally {
     clearInterval(ticker);
     rmSync(path.dirname(clip.files.video), { recursive: true, force: true });

@@ -16,4 +16,9 @@ describe("publicRecording", () => {
     expect(meta.file).toBe("/srv/recbot/recordings/rec_1.webm"); // the sidecar's copy is untouched
     expect({ ...view, file: meta.file, segments: meta.segments }).toEqual(meta);
   });
+
+  it("takes the recordings directory out of an error message", () => {
+    const meta = { id: "rec_1", file: "/srv/rec/rec_1.webm", error: "ENOSPC: no space left on device, write '/srv/rec/rec_1.webm'" } as RecordingMetadata;
+    expect(publicRecording(meta).error).toBe("ENOSPC: no space left on device, write 'rec_1.webm'");
+  });
 });

@@ -7,6 +7,7 @@ import path from "node:path";
 import Fastify, { type FastifyInstance, type FastifyPluginAsync } from "fastify";
 import type { Config } from "../config/schema.ts";
 import { createMetrics } from "../metrics/recbotMetrics.ts";
+import { publicRecording } from "../recordings/publicView.ts";
 import { RecordingStore } from "../recordings/store.ts";
 import { WebhookNotifier } from "../recordings/webhooks.ts";
 import { SessionRegistry } from "../session/sessionRegistry.ts";
@@ -75,7 +76,7 @@ export const recbotPlugin: FastifyPluginAsync<RecbotPluginOptions> = async (app,
     ? new WebhookNotifier({ url: config.webhookUrl, secret: config.webhookSecret, log: app.log, outboxDir: path.join(store.dir, WEBHOOK_OUTBOX) })
     : undefined;
   if (webhooks) {
-    registry.on("recording", (e, meta) => webhooks.notify(e.state, { ...meta }));
+    registry.on("recording", (e, meta) => webhooks.notify(e.state, publicRecording(meta)));
     await webhooks.resume(); // what the last run could not deliver
   }
   app.addHook("onClose", async () => {

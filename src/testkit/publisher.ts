@@ -1,4 +1,5 @@
 import { statSync } from "node:fs";
+import path from "node:path";
 import { MediaStream, MediaStreamTrack, type PeerConfig, type RTCPeerConnection, type RtpPacket } from "werift";
 import { isLoopback } from "../session/iceOptions.ts";
 import { selectedPair, type SelectedPair } from "../session/selectedPair.ts";
@@ -67,6 +68,11 @@ export interface PublishOptions {
   peerConfig?: Partial<PeerConfig>;
   /** Rewrites the offer as sent to recbot (what the publisher's own peer keeps is unchanged). */
   mapOffer?: (sdp: string) => string;
+  /**
+   * recbot's recordings directory, when this process can see it: recordings are named relative to it, and the
+   * keyframe-on-disk time is measured from the file there (NaN without it).
+   */
+  recordingsDir?: string;
   /** Which of recbot's trickled candidates (by address) to add; default: loopback only. */
   acceptRemoteCandidate?: (address: string) => boolean;
 }
@@ -131,7 +137,7 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
     let offerToKeyframeOnDiskMs = NaN;
     void client.waitFor((m) => m.type === "recording" && m.state === "started").then(async (m) => {
       while (Number.isNaN(offerToKeyframeOnDiskMs) && performance.now() - offerAt < 30_000) {
-        if ((statSync(m.file, { throwIfNoEntry: false })?.size ?? 0) > KEYFRAME_ON_DISK_BYTES) offerToKeyframeOnDiskMs = performance.now() - offerAt;
+        if (options.recordingsDir && (statSync(path.resolve(options.recordingsDir, m.file), { throwIfNoEntry: false })?.size ?? 0) > KEYFRAME_ON_DISK_BYTES) offerToKeyframeOnDiskMs = performance.now() - offerAt;
         else await new Promise((r) => setTimeout(r, 5));
       }
     }, () => {});

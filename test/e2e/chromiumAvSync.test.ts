@@ -88,7 +88,7 @@ describe("A/V sync of a Chromium publisher's flash/beep capture", () => {
       undefined, { timeout: 20_000 },
     ).then((h) => h.jsonValue() as Promise<{ state: string; file: string }>);
     expect(finished.state).toBe("finished");
-    const file = finished.file as string;
+    const file = path.join(dir, finished.file as string);
     expect(await decodeErrors(file)).toBe("");
     const sync = await measureAvSync(file);
     // Chromium's file-fed fake camera reads the next file frame per capture tick: on a starved machine the

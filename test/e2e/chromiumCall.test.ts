@@ -35,7 +35,7 @@ describe("recbot as the caller: it offers, Chromium answers", () => {
     const rec = result.recordings[0];
     expect(rec.streamId).toBe(result.streamIds[0]);
     expect(path.extname(rec.file)).toBe(`.${c.container}`);
-    const r = await verifyFile(rec.file, result, result.streamIds[0], files);
+    const r = await verifyFile(path.join(dir, rec.file), result, result.streamIds[0], files);
     expect(r.videoCodec).toBe(c.video);
     expect(r.audioCodec).toBe(c.audio);
     expectGoodRecording(r, files, { audio: true, seconds: SECONDS });

@@ -38,11 +38,12 @@ describe("Chromium publishes each codec it offers; recbot records it without tra
   let page: Page;
   let files: CaptureFiles;
   let wsUrl: string;
+  let dir: string;
   const matrix: string[] = [];
 
   beforeAll(async () => {
     lab = await startBrowserLab("codecs");
-    ({ page, files, wsUrl } = lab);
+    ({ page, files, wsUrl, dir } = lab);
   });
   afterAll(async () => {
     await lab?.close();
@@ -62,17 +63,18 @@ describe("Chromium publishes each codec it offers; recbot records it without tra
       const rec = result.recordings[0];
       expect(rec.state).toBe("finished");
       expect(path.extname(rec.file)).toBe(`.${c.container}`);
-      const r = await verifyFile(rec.file, result, result.streamIds[0], files);
+      const recFile = path.join(dir, rec.file); // the page gets the name in the recordings directory
+      const r = await verifyFile(recFile, result, result.streamIds[0], files);
       line += `${r.videoCodec}+${r.audioCodec} → `;
       expect(r.videoCodec).toBe(c.videoCodec);
       if (c.videoCodec === "h264") {
-        const layout = await h264Layout(rec.file);
+        const layout = await h264Layout(recFile);
         expect(layout.extradata.slice(0, 2)).toBe("01"); // avcC configurationVersion
         expect(layout.firstPacket.slice(0, 8)).not.toBe("00000001"); // length-prefixed, not Annex-B
       }
       expect(r.audioCodec).toBe(c.audioCodec);
       expect(r.container).toBe(c.container === "webm" ? "webm" : "matroska");
-      const meta = JSON.parse(await readFile(rec.file.replace(/\.\w+$/, ".json"), "utf8"));
+      const meta = JSON.parse(await readFile(recFile.replace(/\.\w+$/, ".json"), "utf8"));
       expect(meta).toMatchObject({ state: "finished", sessionId: result.sessionId });
       expectGoodRecording(r, files, { audio: true, seconds: SECONDS });
       const v = result.stats.find((x) => x.kind === "video");
@@ -102,7 +104,7 @@ describe("Chromium edge cases of codec negotiation", () => {
     const result = await pageCall(page, { wsUrl, codecs: { video: "video/VP8", audio: "audio/opus" }, seconds: 2, stereo: true });
     expect(result.errors).toEqual([]);
     expect(result.remoteSdp).toMatch(/^a=fmtp:\d+ .*stereo=1/m);
-    const file = result.recordings[0].file;
+    const file = path.join(dir, result.recordings[0].file);
     // The TOC byte's "s" bit (RFC 6716 §3.1) says whether the packet is coded in stereo.
     const { stdout } = await run("ffprobe", ["-v", "error", "-select_streams", "a", "-read_intervals", "%+#5", "-show_packets", "-show_data", "-of", "json", file]);
     const tocs = (JSON.parse(stdout).packets as { data: string }[]).map((pk) => parseInt(pk.data.split(":")[1].trim().slice(0, 2), 16));

@@ -43,10 +43,10 @@ describe("Chromium publishing in echo mode", () => {
     expect(result.analyserPeak).toBeGreaterThan(0.01);
 
     expect(result.finished.state).toBe("finished");
-    const p = await probe(result.finished.file);
+    const p = await probe(path.join(dir, result.finished.file));
     expect(stream(p, "video").codec_name).toBe("vp8");
     expect(stream(p, "audio").codec_name).toBe("opus");
     expect(Number(stream(p, "video").nb_read_frames)).toBeGreaterThan(30);
-    expect(await decodeErrors(result.finished.file)).toBe("");
+    expect(await decodeErrors(path.join(dir, result.finished.file))).toBe("");
   });
 });

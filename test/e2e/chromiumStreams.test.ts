@@ -1,3 +1,4 @@
+import path from "node:path";
 import { readFile } from "node:fs/promises";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -29,15 +30,15 @@ describe("Chromium: several streams in one call, and a track disabled mid-call",
     const byStream = new Map(result.recordings.map((r) => [r.streamId, r]));
     expect([...byStream.keys()].sort()).toEqual([cameraId, canvasId].sort());
 
-    const camera = await verifyFile(byStream.get(cameraId)!.file, result, cameraId, files);
+    const camera = await verifyFile(path.join(dir, byStream.get(cameraId)!.file), result, cameraId, files);
     // The canvas stream has no audio to time it: its media ran from its first frame sent to the end.
-    const canvas = await verifyFile(byStream.get(canvasId)!.file, result, canvasId, files, result.videoSeconds[canvasId]);
+    const canvas = await verifyFile(path.join(dir, byStream.get(canvasId)!.file), result, canvasId, files, result.videoSeconds[canvasId]);
     expect(camera.audioCodec).toBe("opus");
     expect(canvas.audioCodec).toBeUndefined();
     expectGoodRecording(camera, files, { audio: true, seconds });
     expectGoodRecording(canvas, files, { audio: false, seconds });
 
-    const metas = await Promise.all(result.recordings.map(async (r) => JSON.parse(await readFile(r.file.replace(/\.\w+$/, ".json"), "utf8"))));
+    const metas = await Promise.all(result.recordings.map(async (r) => JSON.parse(await readFile(path.join(dir, r.file.replace(/\.\w+$/, ".json")), "utf8"))));
     expect(new Set(metas.map((m) => m.sessionId))).toEqual(new Set([result.sessionId]));
     expect(metas.map((m) => m.tracks.length).sort()).toEqual([1, 2]);
   });
@@ -47,7 +48,7 @@ describe("Chromium: several streams in one call, and a track disabled mid-call",
     const result = await pageCall(page, { wsUrl, codecs: { video: "video/VP8", audio: "audio/opus" }, seconds, disableVideo: { from: 1.5, to: 3.5 } });
     expect(result.errors).toEqual([]);
     expect(result.recordings).toHaveLength(1);
-    const r = await verifyFile(result.recordings[0].file, result, result.streamIds[0], files);
+    const r = await verifyFile(path.join(dir, result.recordings[0].file), result, result.streamIds[0], files);
     const luma = await frameLuma(r.file);
     const black = luma.filter((y) => y < 20).length;
     const lastBlack = luma.length - 1 - [...luma].reverse().findIndex((y) => y < 20);
@@ -67,7 +68,7 @@ describe("Chromium: several streams in one call, and a track disabled mid-call",
     const result = await pageCall(page, { wsUrl, codecs: { video: "video/VP8", audio: "audio/opus" }, seconds, pauseVideo: { from: 1.5, to: 3.5 } });
     expect(result.errors).toEqual([]);
     expect(result.recordings).toHaveLength(1);
-    const r = await verifyFile(result.recordings[0].file, result, result.streamIds[0], files);
+    const r = await verifyFile(path.join(dir, result.recordings[0].file), result, result.streamIds[0], files);
     const times = await videoPacketTimes(r.file);
     let gap = 0;
     for (let i = 1; i < times.length; i++) gap = Math.max(gap, times[i] - times[i - 1]);

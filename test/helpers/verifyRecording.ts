@@ -1,3 +1,4 @@
+import path from "node:path";
 import { expect } from "vitest";
 import { decodeErrors, probe, stream } from "../../src/testkit/probe.ts";
 import type { PublishResult } from "../../src/testkit/publisher.ts";
@@ -11,6 +12,8 @@ export interface RecordingCheck {
 }
 
 export interface VerifyOptions {
+  /** recbot's recordings directory: `finished.file` is a name relative to it. */
+  dir: string;
   size?: [number, number];
   /** Largest relative difference between the file's duration and the seconds sent. */
   durationTolerance?: number;
@@ -21,10 +24,11 @@ export interface VerifyOptions {
 /** The checks of the skeleton test: VP8+Opus WebM, 320x240, duration within 5 %, >= 98 % of frames, clean decode. */
 export async function verifyRecording(
   result: Pick<PublishResult, "finished" | "secondsSent"> & { framesSent: { video: number; audio: number } },
-  { size = [320, 240], durationTolerance = 0.05, minFrameRatio = 0.98 }: VerifyOptions = {},
+  { dir, size = [320, 240], durationTolerance = 0.05, minFrameRatio = 0.98 }: VerifyOptions,
 ): Promise<RecordingCheck> {
   expect(result.finished.state).toBe("finished");
-  const file = result.finished.file as string;
+  expect(path.isAbsolute(result.finished.file), "clients get file names, not server paths").toBe(false);
+  const file = path.join(dir, result.finished.file as string);
   const p = await probe(file);
   expect(p.format.format_name).toContain("webm");
   const v = stream(p, "video");

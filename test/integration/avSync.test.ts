@@ -38,7 +38,7 @@ describe("A/V sync of a werift publisher's flash/beep clip", () => {
     const clip = await makeClip({ seconds: 6, pattern: "flash", gop: 30 });
     const result = await publish({ url: wsUrl, clip, brokenSenderReports });
     expect(result.finished.state).toBe("finished");
-    const file = result.finished.file as string;
+    const file = path.join(dir, result.finished.file as string);
     expect(await decodeErrors(file)).toBe("");
     const sync = await measureAvSync(file);
     expect(sync.offsetsMs.length).toBeGreaterThanOrEqual(5);

@@ -59,10 +59,10 @@ describe("echo mode over /ws", () => {
     expect(plisToClient).toBeGreaterThan(plisBefore);
 
     expect(result.finished.state).toBe("finished");
-    const p = await probe(result.finished.file);
+    const p = await probe(path.join(dir, result.finished.file));
     expect(stream(p, "video").codec_name).toBe("vp8");
     expect(Number(stream(p, "video").nb_read_frames) / sent.video).toBeGreaterThanOrEqual(0.98);
-    expect(await decodeErrors(result.finished.file)).toBe("");
+    expect(await decodeErrors(path.join(dir, result.finished.file))).toBe("");
   });
 
   it("refuses echo for a sendonly offer with a reason", async () => {

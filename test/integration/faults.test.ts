@@ -91,7 +91,7 @@ describe("faults", () => {
       for (const f of readdirSync(dir)) if (f.endsWith(".webm")) rmSync(path.join(dir, f));
       const ok = await publish({ url: ws, clip: await makeClip({ seconds: 1, videoBitrate: "300k" }) });
       expect(ok.finished.state).toBe("finished");
-      expect(await decodeErrors(ok.finished.file)).toBe("");
+      expect(await decodeErrors(path.join(dir, ok.finished.file))).toBe("");
     } finally {
       await recbot.close();
       execFileSync("umount", ["-l", dir]);

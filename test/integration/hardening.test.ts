@@ -207,7 +207,7 @@ describe("ids, auth schemes and ranges (issue 16 #12)", () => {
 
 describe("browser offers werift's parser cannot take are repaired (issue 12)", () => {
   it("records through a Firefox-style offer with fmtp/rtcp-fb/rtpmap lines for payload types not on the m= line", async () => {
-    const { ws } = await start({});
+    const { ws, dir } = await start({});
     const clip = await makeClip({ seconds: 3 });
     let sent = "";
     const result = await publish({ url: ws, clip, mapOffer: (sdp) => (sent = firefoxStrayLines(sdp)) });
@@ -215,11 +215,11 @@ describe("browser offers werift's parser cannot take are repaired (issue 12)", (
     expect(result.answerSdp).toMatch(/VP8\/90000/);
     expect(result.answerSdp).not.toMatch(/H264/);
     expect(result.finished.state).toBe("finished");
-    const p = await probe(result.finished.file);
+    const p = await probe(path.join(dir, result.finished.file));
     expect(stream(p, "video").codec_name).toBe("vp8");
     expect(stream(p, "audio").codec_name).toBe("opus");
     expect(Number(stream(p, "video").nb_read_frames) / result.framesSent.video).toBeGreaterThanOrEqual(0.98);
-    expect(await decodeErrors(result.finished.file)).toBe("");
+    expect(await decodeErrors(path.join(dir, result.finished.file))).toBe("");
   });
 
   it("WHIP answers such an offer with 201, not 400", async () => {

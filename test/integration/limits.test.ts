@@ -66,15 +66,15 @@ describe("limits and timeouts", () => {
   });
 
   it("finalizes at maxRecordingSeconds, tells the client, and /metrics counts what happened", async () => {
-    const { base, ws } = await start({ maxRecordingSeconds: 2 });
+    const { base, ws, dir } = await start({ maxRecordingSeconds: 2 });
     const clip = await makeClip({ seconds: 4 });
     const result = await publish({ url: ws, clip });
     expect(result.client.messages).toContainEqual(expect.objectContaining({ type: "error", code: "max_duration" }));
     expect(result.finished.state).toBe("finished");
-    const duration = Number((await probe(result.finished.file)).format.duration);
+    const duration = Number((await probe(path.join(dir, result.finished.file))).format.duration);
     expect(duration).toBeGreaterThan(1.9);
     expect(duration).toBeLessThan(3.2);
-    expect(await decodeErrors(result.finished.file)).toBe("");
+    expect(await decodeErrors(path.join(dir, result.finished.file))).toBe("");
 
     const text = await (await fetch(`${base}/metrics`)).text();
     const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1]);

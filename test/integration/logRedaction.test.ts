@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { signToken } from "../../src/signaling/auth.ts";
-import { makeClip } from "../helpers/clip.ts";
-import { publish } from "../helpers/publisher.ts";
+import { makeClip } from "../../src/testkit/clip.ts";
+import { publish } from "../../src/testkit/publisher.ts";
 import { startRecbotProcess, type RecbotProcess } from "../helpers/recbotProcess.ts";
 
 /** Issue 16 #8: no credential reaches the log, whatever the level and whichever way it came in. */

@@ -45,7 +45,7 @@ describe("recording through a lossy path", () => {
     try {
       const result = await publish({ url: wsUrl, clip, mapCandidate: relay.mapCandidate });
       expect(result.finished.state).toBe("finished");
-      const file = result.finished.file as string;
+      const file = path.join(dir, result.finished.file as string);
       expect(await decodeErrors(file)).toBe("");
       const p = await probe(file);
       const duration = Number(p.format.duration);
@@ -82,7 +82,7 @@ describe("recording through a lossy path", () => {
       const result = await publish({ url: wsUrl, clip, seconds: 2, mapCandidate: relay.mapCandidate });
       expect(relay.stats.clientHelloRepeated).toBe(1);
       expect(result.finished.state).toBe("finished");
-      const p = await probe(result.finished.file as string);
+      const p = await probe(path.join(dir, result.finished.file as string));
       expect(Number(stream(p, "video").nb_read_frames)).toBe(result.framesSent.video);
     } finally {
       relay.close();

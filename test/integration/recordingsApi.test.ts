@@ -57,7 +57,7 @@ describe("recordings API on real recordings", () => {
   });
 
   it("downloads the file whole and by Range with the right content type", async () => {
-    const onDisk = readFileSync(recording.file);
+    const onDisk = readFileSync(path.join(dir, recording.file));
     const whole = await fetch(`${base}/recordings/${recording.recordingId}/file`);
     expect(whole.headers.get("content-type")).toBe("video/webm");
     expect(Buffer.from(await whole.arrayBuffer()).equals(onDisk)).toBe(true);
@@ -87,9 +87,9 @@ describe("recordings API on real recordings", () => {
   });
 
   it("marks a recording left open by a crash as interrupted on start-up, and deletes recordings", async () => {
-    const crashed = { ...JSON.parse(readFileSync(recording.file.replace(/\.webm$/, ".json"), "utf8")), id: "rec_crashed_1", state: "recording" };
+    const crashed = { ...JSON.parse(readFileSync(path.join(dir, recording.file.replace(/\.webm$/, ".json")), "utf8")), id: "rec_crashed_1", state: "recording" };
     crashed.file = path.join(dir, "rec_crashed_1.webm");
-    copyFileSync(recording.file, crashed.file);
+    copyFileSync(path.join(dir, recording.file), crashed.file);
     writeFileSync(path.join(dir, "rec_crashed_1.json"), JSON.stringify(crashed));
     const second = await createRecbot({ host: "127.0.0.1", port: 0, recordingsDir: dir, logLevel: "silent" });
     try {

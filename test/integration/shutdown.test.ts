@@ -2,11 +2,11 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { makeClip } from "../helpers/clip.ts";
-import { decodeErrors, probe } from "../helpers/ffprobe.ts";
-import { publish } from "../helpers/publisher.ts";
+import { makeClip } from "../../src/testkit/clip.ts";
+import { decodeErrors, probe } from "../../src/testkit/probe.ts";
+import { publish } from "../../src/testkit/publisher.ts";
 import { startRecbotProcess, type RecbotProcess } from "../helpers/recbotProcess.ts";
-import { WsClient } from "../helpers/wsClient.ts";
+import { WsClient } from "../../src/testkit/wsClient.ts";
 
 /** Issue 16 #11: on SIGTERM every /ws client hears why, after its recordings' `finished`. */
 
@@ -45,9 +45,9 @@ describe("SIGTERM with clients connected", () => {
     const told = publisher.messages.filter((m) => m.type === "recording" || m.type === "error").map((m) => `${m.type}:${m.state ?? m.code}`);
     expect(told).toEqual(["recording:started", "recording:finished", "error:server_closing"]);
     const finished = publisher.messages.find((m) => m.type === "recording" && m.state === "finished");
-    const duration = Number((await probe(finished.file)).format.duration);
+    const duration = Number((await probe(path.join(dir, finished.file))).format.duration);
     expect(duration).toBeGreaterThan(2);
-    expect(await decodeErrors(finished.file)).toBe("");
+    expect(await decodeErrors(path.join(dir, finished.file))).toBe("");
 
     for (const client of [idle]) {
       expect(await client.closed()).toBe(4001);

@@ -24,7 +24,7 @@ describe("silence: Opus DTX and muted audio keep their place on the timeline", (
   it("pads audio that starts late and stops early (muted microphone) to the video's time", async () => {
     const clip = await makeClip({ seconds: 7 });
     const result = await publish({ url: wsUrl, clip, audioWindow: [1.5, 5] });
-    const file = result.finished.file as string;
+    const file = path.join(dir, result.finished.file as string);
     expect(await decodeErrors(file)).toBe("");
     const spans = await packetSpans(file);
     const played = await decodedAudioSeconds(file);
@@ -38,7 +38,7 @@ describe("silence: Opus DTX and muted audio keep their place on the timeline", (
     const clip = await makeClip({ seconds: 7, silence: [2, 5], dtx: true });
     const result = await publish({ url: wsUrl, clip, dtx: true });
     expect(result.framesSent.suppressed).toBeGreaterThan(100);
-    const file = result.finished.file as string;
+    const file = path.join(dir, result.finished.file as string);
     expect(await decodeErrors(file)).toBe("");
     const spans = await packetSpans(file);
     const video = spans.video.end - spans.video.start;

@@ -73,7 +73,7 @@ describe("WHIP (RFC 9725)", () => {
     const { recordings } = JSON.parse(r.del.body);
     expect(recordings).toHaveLength(1);
     expect(recordings[0].state).toBe("finished");
-    await verify(recordings[0].file, clip.seconds, r.framesSent.video);
+    await verify(path.join(dir, recordings[0].file), clip.seconds, r.framesSent.video);
 
     // The resource is gone after DELETE.
     expect((await whip.delete(r.location, TOKEN)).status).toBe(404);
@@ -144,7 +144,7 @@ describe("WHIP (RFC 9725)", () => {
     const r = await publishWhip({ url: `${base}/whip?mode=echo`, clip, token: TOKEN, echo: true });
     expect(r.post.body).toMatch(/a=sendrecv/);
     const { recordings } = JSON.parse(r.del.body);
-    await verify(recordings[0].file, clip.seconds, r.framesSent.video);
+    await verify(path.join(dir, recordings[0].file), clip.seconds, r.framesSent.video);
     expect(r.echo.video.frames / r.framesSent.video).toBeGreaterThanOrEqual(0.98);
     expect(r.echo.video.keyframes).toBeGreaterThanOrEqual(1);
     expect(r.echo.audio.packets / r.framesSent.audio).toBeGreaterThanOrEqual(0.98);

@@ -48,7 +48,7 @@ describe("WHIP from GStreamer webrtcbin", () => {
 
     const [recording] = result.delete.body.recordings;
     expect(recording).toMatchObject({ state: "finished", tracks: [{ kind: "video", codec: "vp8" }, { kind: "audio", codec: "opus" }] });
-    const p = await probe(recording.file);
+    const p = await probe(path.join(dir, recording.file));
     const v = stream(p, "video");
     const a = stream(p, "audio");
     expect(v.codec_name).toBe("vp8");
@@ -61,6 +61,6 @@ describe("WHIP from GStreamer webrtcbin", () => {
     // Sent at 30 fps and 20 ms Opus frames for as long as the file lasts: nothing missing in between.
     expect(frames / (duration * 30)).toBeGreaterThan(0.9);
     expect(audioFrames / (duration / 0.02)).toBeGreaterThan(0.9);
-    expect(await decodeErrors(recording.file)).toBe("");
+    expect(await decodeErrors(path.join(dir, recording.file))).toBe("");
   });
 });

@@ -105,12 +105,12 @@ describe("workers: 2 — a session worker dies mid-recording", () => {
     expect(await decodeErrors(meta.file)).toBe("");
 
     // The other worker's session recorded the whole clip.
-    const check = await verifyRecording(survivor);
+    const check = await verifyRecording(survivor, { dir });
     expect(check.videoFramesRecorded).toBe(check.videoFramesSent);
 
     // A new worker took the dead one's place: new sessions record as before.
     const after = await Promise.all([publish({ url, clip, seconds: 2 }), publish({ url, clip, seconds: 2 })]);
-    for (const result of after) expect((await verifyRecording(result)).durationSeconds).toBeGreaterThan(1.5);
+    for (const result of after) expect((await verifyRecording(result, { dir })).durationSeconds).toBeGreaterThan(1.5);
     expect(workers).toHaveLength(3);
   });
 });

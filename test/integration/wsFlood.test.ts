@@ -4,11 +4,11 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import WebSocket from "ws";
 import { afterEach, describe, expect, it } from "vitest";
-import { makeClip } from "../helpers/clip.ts";
-import { decodeErrors, probe, stream } from "../helpers/ffprobe.ts";
-import { publish } from "../helpers/publisher.ts";
+import { makeClip } from "../../src/testkit/clip.ts";
+import { decodeErrors, probe, stream } from "../../src/testkit/probe.ts";
+import { publish } from "../../src/testkit/publisher.ts";
 import { startRecbotProcess, type RecbotProcess } from "../helpers/recbotProcess.ts";
-import { WsClient } from "../helpers/wsClient.ts";
+import { WsClient } from "../../src/testkit/wsClient.ts";
 
 /** Issue 16 #2: clients that flood /ws and read nothing must not grow recbot's memory or stall anyone else. */
 
@@ -92,7 +92,7 @@ describe("a /ws client that floods and does not read", () => {
     stop = true;
     await watch;
 
-    const frames = Number(stream(await probe(result.finished.file), "video").nb_read_frames);
+    const frames = Number(stream(await probe(path.join(dir, result.finished.file)), "video").nb_read_frames);
     console.log(
       `flood: sent ${flooders.map((f) => f.sent).join("/")} messages; /healthz max ${Math.max(...health).toFixed(0)} ms over ${health.length} calls, ${healthFailures} failed; ` +
         `RSS ${baseline.toFixed(0)} → peak ${peakRss.toFixed(0)} MB; video frames ${frames}/${result.framesSent.video}; flooders cut off: ${flooders.filter((f) => f.cutOff).length}/3`,
@@ -108,10 +108,10 @@ describe("a /ws client that floods and does not read", () => {
 
     // The legitimate recording is whole.
     expect(result.finished.state).toBe("finished");
-    const p = await probe(result.finished.file);
+    const p = await probe(path.join(dir, result.finished.file));
     expect(frames / result.framesSent.video).toBeGreaterThanOrEqual(0.98);
     expect(Math.abs(Number(p.format.duration) - 8) / 8).toBeLessThan(0.05);
-    expect(await decodeErrors(result.finished.file)).toBe("");
+    expect(await decodeErrors(path.join(dir, result.finished.file))).toBe("");
   });
 
   it("a flooding client that reads gets an error and close 1008 naming the limit", async () => {

@@ -26,13 +26,14 @@ describe("a werift client publishes VP8+Opus over /ws", () => {
   it("records a WebM file with every frame, the right duration, and no decode errors", async () => {
     const result = await publish({ url: wsUrl, clip });
     expect(result.finished.state).toBe("finished");
-    const file = result.finished.file as string;
-    expect(path.dirname(file)).toBe(dir);
+    // Clients get the file's name in the recordings directory, never the server's path.
+    expect(result.finished.file).toBe(path.basename(result.finished.file));
+    const file = path.join(dir, result.finished.file as string);
     expect(file.endsWith(".webm")).toBe(true);
 
     // WebM, vp8 + opus, 320x240, duration ±5 %, clean decode; and on a loss-free loopback path, every frame the
     // publisher sent: the clip starts with a keyframe, so nothing before it is dropped.
-    const check = await verifyRecording(result, { minFrameRatio: 1 });
+    const check = await verifyRecording(result, { dir, minFrameRatio: 1 });
     expect(check.videoFramesRecorded).toBe(result.framesSent.video);
     expect(check.audioFramesRecorded).toBe(result.framesSent.audio);
 

@@ -122,7 +122,7 @@ describe("Chromium forced to relay publishes through coturn", () => {
       { finished: result.finished, framesSent: { video: result.framesSent, audio: 0 }, secondsSent: result.sentSeconds },
       // Media starts at ICE+DTLS connect and recording at the first keyframe; the browser's own frame count is
       // read a moment before `bye`: allow a little slack both ways.
-      { size: [320, 240], durationTolerance: 0.1, minFrameRatio: 0.9 },
+      { dir, size: [320, 240], durationTolerance: 0.1, minFrameRatio: 0.9 },
     );
     await page.close();
   });

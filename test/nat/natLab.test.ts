@@ -120,7 +120,7 @@ describe.skipIf(!!unavailable)(`NAT lab: ICE through network namespaces and ipta
       const recbotPair = recbot.pairs().get(outcome.sessionId);
       expect(outcome.pair, "publisher's selected pair").toBeDefined();
       expect(recbotPair, "recbot's selected pair (logged on connect)").toBeDefined();
-      const rec = await verifyRecording(outcome);
+      const rec = await verifyRecording(outcome, { dir });
       const fmt = (p: SelectedPair) => `${pairLabel(p)} (${p.local.address}→${p.remote.address})`;
       rows.push({ scenario: name, publisherPair: fmt(outcome.pair!), recbotPair: fmt(recbotPair!), answerMs: outcome.offerToAnswerMs, connectMs: outcome.offerToConnectedMs, recording: `ok: ${rec.videoFramesRecorded}/${rec.videoFramesSent} frames, ${rec.durationSeconds.toFixed(2)} s` });
       check(outcome.pair!, recbotPair!, built);

@@ -51,7 +51,7 @@ describe("TURN relay through coturn (deploy/turnserver.conf on 127.0.0.1)", () =
     expect(result.pair?.local.type).toBe("relay");
     expect(result.pair?.local.port).toBeGreaterThanOrEqual(49160); // from coturn's relay range
     expect(result.pair?.local.port).toBeLessThanOrEqual(49200);
-    await verifyRecording(result);
+    await verifyRecording(result, { dir });
   });
 
   it("recbot itself forced to relay (iceTransportPolicy relay) records a client that only has host candidates", async () => {
@@ -61,7 +61,7 @@ describe("TURN relay through coturn (deploy/turnserver.conf on 127.0.0.1)", () =
     expect(new Set(candidateTypes(result.answerSdp))).toEqual(new Set(["relay"]));
     expect(result.pair?.remote.type).toBe("relay");
     expect(result.pair?.local.type).toBe("host");
-    await verifyRecording(result);
+    await verifyRecording(result, { dir });
   });
 
   /** What a werift peer gathers with these TURN credentials and relay-only policy. */

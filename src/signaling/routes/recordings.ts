@@ -1,6 +1,7 @@
 import { createReadStream } from "node:fs";
 import { Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
+import { publicRecording } from "../../recordings/publicView.ts";
 import { RECORDING_ID_PATTERN, type RecordingStore } from "../../recordings/store.ts";
 
 const contentTypes = { webm: "video/webm", mkv: "video/x-matroska" } as const;
@@ -53,14 +54,16 @@ export async function recordingsRoute(app: FastifyInstance, { store }: { store: 
     },
   }, async (request) => {
     const q = request.query as { sessionId?: string; streamId?: string; state?: "finished"; offset: number; limit: number };
-    return { ...store.list(q), offset: q.offset, limit: q.limit };
+    const { items, total } = store.list(q);
+    return { items: items.map(publicRecording), total, offset: q.offset, limit: q.limit };
   });
 
   app.get("/recordings/:id", {
     schema: { summary: "A recording's metadata", params: Params, response: { 200: Recording, 404: ErrorReply } },
   }, async (request, reply) => {
     const { id } = request.params as { id: string };
-    return store.get(id) ?? reply.code(404).send(notFound(id));
+    const meta = store.get(id);
+    return meta ? publicRecording(meta) : reply.code(404).send(notFound(id));
   });
 
   app.get("/recordings/:id/file", {

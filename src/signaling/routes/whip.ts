@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Config } from "../../config/schema.ts";
 import { clientIceServerUrls, iceServersFor } from "../../session/iceServers.ts";
+import { publicRecording } from "../../recordings/publicView.ts";
 import { MAX_REMOTE_CANDIDATES } from "../../session/candidateQueue.ts";
 import type { Session } from "../../session/session.ts";
 import type { SessionRegistry } from "../../session/sessionRegistry.ts";
@@ -143,6 +144,6 @@ export async function whipRoute(app: FastifyInstance, { registry, config }: { re
     if (!resource) return fail(reply, 404, "no_session", "no such WHIP session");
     resources.delete(request.params.id);
     await resource.session.close("whip_delete");
-    return reply.code(200).send({ sessionId: resource.session.id, recordings: resource.session.recordings });
+    return reply.code(200).send({ sessionId: resource.session.id, recordings: resource.session.recordings.map(publicRecording) });
   });
 }

@@ -1,3 +1,4 @@
+import path from "node:path";
 import type { FastifyInstance } from "fastify";
 import type { WebSocket } from "ws";
 import type { Config } from "../../config/schema.ts";
@@ -6,6 +7,7 @@ import type { CodecName } from "../../media/types.ts";
 import type { Session } from "../../session/session.ts";
 import type { SessionRegistry } from "../../session/sessionRegistry.ts";
 import { RecbotError, TooManySessionsError, errorMessage } from "../../util/errors.ts";
+import { withoutDir } from "../../recordings/publicView.ts";
 import { MessageRate } from "../messageRate.ts";
 import { parseClientMessage, type ClientMessage, type ParseResult, type ServerMessage } from "../schemas/wsMessages.ts";
 
@@ -89,7 +91,10 @@ class WsConnection {
     const session = this.registry.create();
     session.startConnectTimer();
     session.on("candidate", (candidate) => this.send({ type: "candidate", candidate }));
-    session.on("recording", (r) => this.send({ type: "recording", ...r }));
+    // A file name relative to the recordings directory: clients never see server paths.
+    session.on("recording", (r) =>
+      this.send({ type: "recording", ...r, file: path.basename(r.file), ...(r.error ? { error: withoutDir(r.error, r.file) } : {}) }),
+    );
     session.once("closed", (reason) => {
       if (this.session !== session || this.dropped === session || this.ended) return;
       // The peer went away (ICE/DTLS failure, disconnect): tell the client, then end the socket.
