@@ -42,11 +42,12 @@ export interface LoopbackReport {
   files: { json: string; html: string };
 }
 
-/** A recording fetched from recbot's API into a temporary file (undefined when it cannot be). */
-async function download(base: string, recordingId: string | undefined): Promise<string | undefined> {
-  if (!recordingId) return undefined;
-  const res = await fetch(`${base.replace(/\/$/, "")}/recordings/${encodeURIComponent(recordingId)}/file`).catch(() => undefined);
-  if (!res?.ok) return undefined;
+/** A recording fetched from recbot's API into a temporary file, or why it could not be. */
+async function download(base: string, recordingId: string | undefined): Promise<string | { error: string }> {
+  if (!recordingId) return { error: "no finished recording reported" };
+  const url = `${base.replace(/\/$/, "")}/recordings/${encodeURIComponent(recordingId)}/file`;
+  const res = await fetch(url).catch((err: Error) => ({ ok: false, status: err.message }) as const);
+  if (!res.ok) return { error: `recording not downloadable from ${url}: ${res.status}` };
   const file = path.join(mkdtempSync(path.join(tmpdir(), "recbot-loopback-check-")), `${recordingId}.webm`);
   await writeFile(file, Buffer.from(await res.arrayBuffer()));
   return file;
@@ -132,7 +133,11 @@ export async function runLoopback(options: LoopbackOptions = {}): Promise<Loopba
     else if (finished.state !== "finished") recording = { error: `recording ${finished.state}: ${finished.error ?? ""}` };
     // recbot names the file relative to its recordings directory: read it there when recbot runs in-process,
     // else download it through the recordings API (GET /recordings/:id/file).
-    else recording = await checkRecording(recbot ? path.resolve(recbot.config.recordingsDir, finished.file) : await download(base, finished.recordingId));
+    else if (recbot) recording = await checkRecording(path.resolve(recbot.config.recordingsDir, finished.file));
+    else {
+      const fetched = await download(base, finished.recordingId);
+      recording = typeof fetched === "string" ? await checkRecording(fetched) : fetched;
+    }
   } finally {
     clearInterval(ticker);
     rmSync(path.dirname(clip.files.video), { recursive: true, force: true });
