@@ -150,7 +150,7 @@ describe("timing: frame intervals in the file are the sender's RTP deltas", () =
   async function recordAndMeasure(label: string, options: Partial<PublishOptions> & { clip: Clip }) {
     const result = await publish({ url: wsUrl, ...options });
     expect(result.finished.state).toBe("finished");
-    const file = result.finished.file as string;
+    const file = path.join(dir, result.finished.file as string);
     expect(await decodeErrors(file)).toBe("");
     const measured = await fileIntervals(file);
     return { file, ...measured, figures: `${label}: video ${show(measured.video)}; audio ${show(measured.audio)}` };
@@ -194,7 +194,7 @@ describe("timing: frame intervals in the file are the sender's RTP deltas", () =
       const results = await Promise.all(Array.from({ length: 4 }, () => publish({ url, clip: tone })));
       for (const [i, result] of results.entries()) {
         expect(result.finished.state).toBe("finished");
-        const { video, audio } = await fileIntervals(result.finished.file);
+        const { video, audio } = await fileIntervals(path.join(dir, result.finished.file));
         const figures = `workers 2, publisher ${i + 1} of 4: video ${show(video)}; audio ${show(audio)}`;
         expect(video.count, figures).toBeGreaterThanOrEqual(170);
         expect(video.off, figures).toBe(0);
