@@ -93,23 +93,23 @@ describe("a /ws client that floods and does not read", () => {
     await watch;
 
     const frames = Number(stream(await probe(path.join(dir, result.finished.file)), "video").nb_read_frames);
-    console.log(
+    // The figures go with every assertion, so a failure shows them all.
+    const figures =
       `flood: sent ${flooders.map((f) => f.sent).join("/")} messages; /healthz max ${Math.max(...health).toFixed(0)} ms over ${health.length} calls, ${healthFailures} failed; ` +
-        `RSS ${baseline.toFixed(0)} → peak ${peakRss.toFixed(0)} MB; video frames ${frames}/${result.framesSent.video}; flooders cut off: ${flooders.filter((f) => f.cutOff).length}/3`,
-    );
+        `RSS ${baseline.toFixed(0)} → peak ${peakRss.toFixed(0)} MB; video frames ${frames}/${result.framesSent.video}; flooders cut off: ${flooders.filter((f) => f.cutOff).length}/3`;
     // Every flooder was cut off by recbot (before the fix: never, while recbot's heap grew by GBs).
-    expect(flooders.map((f) => f.cutOff)).toEqual([true, true, true]);
+    expect(flooders.map((f) => f.cutOff), figures).toEqual([true, true, true]);
     const cutOffs = recbot.logs.filter((l) => l.msg === "websocket cut off");
-    expect(cutOffs.length).toBe(3);
+    expect(cutOffs.length, figures).toBe(3);
     expect(cutOffs.every((l) => l.reason === "rate_limited" || l.reason === "slow_consumer")).toBe(true);
     // /healthz answered every time (a liveness bound, not a performance figure).
-    expect(healthFailures).toBe(0);
-    expect(peakRss - baseline).toBeLessThan(150);
+    expect(healthFailures, figures).toBe(0);
+    expect(peakRss - baseline, figures).toBeLessThan(150);
 
     // The legitimate recording is whole.
     expect(result.finished.state).toBe("finished");
     const p = await probe(path.join(dir, result.finished.file));
-    expect(frames / result.framesSent.video).toBeGreaterThanOrEqual(0.98);
+    expect(frames / result.framesSent.video, figures).toBeGreaterThanOrEqual(0.98);
     expect(Math.abs(Number(p.format.duration) - 8) / 8).toBeLessThan(0.05);
     expect(await decodeErrors(path.join(dir, result.finished.file))).toBe("");
   });
@@ -146,9 +146,9 @@ describe("a /ws client that floods and does not read", () => {
     const out = await new Promise<string>((resolve, reject) =>
       execFile("python3", [script, port], { timeout: 90_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout))),
     );
-    console.log(`slow consumer: ${out.trim()}; recbot RSS ${rss0.toFixed(0)} → ${rssMb(recbot.pid).toFixed(0)} MB`);
-    expect(out).toMatch(/^cut off after \d+ messages/);
-    expect(rssMb(recbot.pid) - rss0).toBeLessThan(100); // before the bound: +2.7 GB in 30 s
+    const figures = `slow consumer: ${out.trim()}; recbot RSS ${rss0.toFixed(0)} → ${rssMb(recbot.pid).toFixed(0)} MB`;
+    expect(out, figures).toMatch(/^cut off after \d+ messages/);
+    expect(rssMb(recbot.pid) - rss0, figures).toBeLessThan(100); // before the bound: +2.7 GB in 30 s
     const cutOff = recbot.logs.find((l) => l.msg === "websocket cut off");
     expect(cutOff).toMatchObject({ reason: "slow_consumer" });
   }, 120_000);
