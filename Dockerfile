@@ -22,9 +22,10 @@ RUN if ls /tmp/extra-ca/*.crt >/dev/null 2>&1; then cat /tmp/extra-ca/*.crt > /t
  && node_modules/.bin/node --version
 
 # Stage 2: what runs. No Debian nodejs/npm here: node is node_modules/.bin/node (official Node builds need libatomic1).
+# fonts-dejavu-core: the font a call's composite draws participants' names with (src/calls/composite).
 FROM debian:bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ffmpeg libatomic1 \
+ && apt-get install -y --no-install-recommends ffmpeg fonts-dejavu-core libatomic1 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --uid 1000 --user-group --home-dir /app --no-create-home --shell /usr/sbin/nologin recbot
 

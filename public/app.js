@@ -169,10 +169,11 @@ async function refreshRecordings() {
   ui.recordings.replaceChildren(...recordings.map((r) => {
     const tr = document.createElement("tr");
     tr.dataset.id = r.id;
+    const who = r.kind === "composite" ? ` (call ${r.call?.callId}: composite)` : r.call ? ` (call ${r.call.callId}: ${r.call.participantName})` : "";
     const cells = [
       new Date(r.startedAt).toLocaleTimeString(),
       r.tracks.map((t) => t.codec).join(" + "),
-      r.file.split("/").pop(),
+      r.file.split("/").pop() + who,
       r.durationMs === undefined ? "—" : `${(r.durationMs / 1000).toFixed(1)} s`,
       formatBytes(r.sizeBytes),
       r.state,
@@ -194,6 +195,8 @@ async function refreshRecordings() {
 ui.publish.onclick = () => void start();
 ui.stop.onclick = () => void stop();
 ui.refresh.onclick = () => void refreshRecordings();
+// Call mode (callMode.js) says when a call's recordings or composite change.
+addEventListener("recbot:recordings-changed", () => void refreshRecordings());
 ui.player.onerror = () => showError("this browser cannot play that file (Matroska with H.264/G.711 needs a desktop player)");
 void listDevices();
 void refreshRecordings();

@@ -33,7 +33,10 @@ export function withOpusStereo(sdp) {
  * server message), "recording", "error" (server error messages), "closed".
  */
 export class RecbotCall {
-  constructor({ url, streams, codecs = {}, callCodecs, loopbackOnly = false, stereo = false, onEvent = () => {} }) {
+  constructor({ url, streams, codecs = {}, callCodecs, loopbackOnly = false, stereo = false, join, onEvent = () => {} }) {
+    /** `{ callId, name }`: join that call on the socket first; the recording is then this participant's. */
+    this.join = join;
+    this.joined = undefined;
     this.callCodecs = callCodecs;
     this.stereo = stereo;
     this.url = url;
@@ -65,6 +68,11 @@ export class RecbotCall {
       this.ws.onopen = resolve;
       this.ws.onerror = () => reject(new Error(`cannot open ${this.url}`));
     });
+    if (this.join) {
+      const joined = this.waitFor((m) => m.type === "joined");
+      this.send({ type: "join", ...this.join });
+      this.joined = await joined;
+    }
   }
 
   send(message) {

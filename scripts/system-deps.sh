@@ -10,7 +10,10 @@ for tool in "$@"; do
   case "$tool" in
     # Node from the npm "node" package (the official build) links libatomic.so.1, absent from minimal Debian images.
     libatomic) /sbin/ldconfig -p 2>/dev/null | grep -q 'libatomic\.so\.1 ' || missing="$missing libatomic1" ;;
-    ffmpeg) command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || missing="$missing ffmpeg" ;;
+    ffmpeg)
+      command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || missing="$missing ffmpeg"
+      # The call composite draws participants' names with this font (src/calls/composite/compositor.ts).
+      [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing="$missing fonts-dejavu-core" ;;
     coturn) command -v turnserver >/dev/null 2>&1 || missing="$missing coturn" ;;
     chromium) command -v chromium >/dev/null 2>&1 || missing="$missing chromium" ;;
     iproute2) command -v ip >/dev/null 2>&1 || missing="$missing iproute2" ;;

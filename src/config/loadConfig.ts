@@ -6,7 +6,7 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
-type Kind = "string" | "int" | "list" | "range";
+type Kind = "string" | "int" | "list" | "range" | "bool";
 /** option name → [env var, CLI flag, how to parse the text] */
 export const options: Record<keyof Config, [string, string, Kind]> = {
   host: ["RECBOT_HOST", "host", "string"],
@@ -41,6 +41,13 @@ export const options: Record<keyof Config, [string, string, Kind]> = {
   syncWaitMs: ["RECBOT_SYNC_WAIT_MS", "sync-wait-ms", "int"],
   codecs: ["RECBOT_CODECS", "codecs", "list"],
   workers: ["RECBOT_WORKERS", "workers", "int"],
+  callMaxParticipants: ["RECBOT_CALL_MAX_PARTICIPANTS", "call-max-participants", "int"],
+  compositeFormat: ["RECBOT_COMPOSITE_FORMAT", "composite-format", "string"],
+  compositeOnEnd: ["RECBOT_COMPOSITE_ON_END", "composite-on-end", "bool"],
+  compositeSize: ["RECBOT_COMPOSITE_SIZE", "composite-size", "string"],
+  compositeFps: ["RECBOT_COMPOSITE_FPS", "composite-fps", "int"],
+  compositeNiceness: ["RECBOT_COMPOSITE_NICENESS", "composite-niceness", "int"],
+  compositeThreads: ["RECBOT_COMPOSITE_THREADS", "composite-threads", "int"],
 };
 
 function parseText(name: string, kind: Kind, text: string): unknown {
@@ -53,6 +60,11 @@ function parseText(name: string, kind: Kind, text: string): unknown {
     }
     case "list":
       return text.split(",").map((s) => s.trim()).filter(Boolean);
+    case "bool": {
+      const t = text.trim().toLowerCase();
+      if (!["true", "false", "1", "0"].includes(t)) throw new ConfigError(`${name}: expected true or false, got "${text}"`);
+      return t === "true" || t === "1";
+    }
     case "range": {
       const m = /^(\d+)-(\d+)$/.exec(text.trim());
       if (!m) throw new ConfigError(`${name}: expected min-max, got "${text}"`);

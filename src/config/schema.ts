@@ -85,6 +85,15 @@ export const ConfigSchema = Type.Object(
       minimum: 0, maximum: 10000, default: 5000,
       description: "longest hold of a stream's first frames for RTCP sender reports, so its tracks start in sync (2 s when no track has any; 0 = place by arrival at once)",
     }),
+    callMaxParticipants: Type.Integer({ minimum: 2, maximum: 64, default: 16, description: "participants present in one call at once; more are refused" }),
+    compositeFormat: Type.Union([Type.Literal("mp4"), Type.Literal("webm")], {
+      default: "mp4", description: "a call's composite file: mp4 (H.264 + AAC, index first) or webm (VP9 + Opus)",
+    }),
+    compositeOnEnd: Type.Boolean({ default: true, description: "compose a call's file when its last participant leaves" }),
+    compositeSize: Type.String({ pattern: "^\\d{2,4}x\\d{2,4}$", default: "1280x720", description: "the composite's canvas, WIDTHxHEIGHT" }),
+    compositeFps: Type.Integer({ minimum: 10, maximum: 60, default: 30, description: "the composite's frame rate" }),
+    compositeNiceness: Type.Integer({ minimum: 0, maximum: 19, default: 10, description: "niceness of the composite's ffmpeg (live recording keeps priority)" }),
+    compositeThreads: Type.Integer({ minimum: 1, maximum: 16, default: 1, description: "threads of the composite's ffmpeg (1 = one core)" }),
     workers: Type.Integer({
       minimum: 1, maximum: 64, default: 1,
       description: "threads running the peers and recorders (1 = all in the main thread; more spreads SRTP and media work over cores)",

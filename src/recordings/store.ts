@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { readFile, readdir, rename, stat, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { RecordingMetadata } from "./metadata.ts";
+import type { CallTag, RecordingMetadata } from "./metadata.ts";
 
 export const RECORDING_ID_PATTERN = "^rec_[0-9a-z_-]{1,80}$";
 const ID = new RegExp(RECORDING_ID_PATTERN);
@@ -25,6 +25,7 @@ export interface RebuildReport {
 export interface ListQuery {
   sessionId?: string;
   streamId?: string;
+  callId?: string;
   state?: RecordingMetadata["state"];
   offset?: number;
   limit?: number;
@@ -40,6 +41,8 @@ export class RecordingStore {
   /** Ids whose sidecar on disk is behind the index (a write failed): retried by `saveUnsaved`. */
   private readonly unsaved = new Set<string>();
   private retryTimer: NodeJS.Timeout | undefined;
+  /** Call participants' sessions: their sidecars carry the call tag, whoever (thread, recorder) writes them. */
+  private readonly callTags = new Map<string, CallTag>();
 
   constructor(dir: string) {
     this.dir = path.resolve(dir);
@@ -65,8 +68,24 @@ export class RecordingStore {
     return path.join(this.dir, name);
   }
 
+  /** Tags every sidecar the session writes from now on (and any already written) with its call. */
+  tagSession(sessionId: string, tag: CallTag): void {
+    this.callTags.set(sessionId, tag);
+    for (const meta of this.index.values()) {
+      if (meta.sessionId === sessionId && !meta.call) void this.writeMetadata(meta).catch(() => {});
+    }
+  }
+
+  /** Forgets a closed session's tag (its sidecars are final). */
+  untagSession(sessionId: string): void {
+    this.callTags.delete(sessionId);
+  }
+
   /** Writes the sidecar atomically (temp file + rename), so readers never see half a JSON. */
   async writeMetadata(meta: RecordingMetadata): Promise<void> {
+    // A session's last writes may come after its call forgot it (worker threads): the index keeps the tag.
+    const tag = this.callTags.get(meta.sessionId) ?? this.index.get(meta.id)?.call;
+    if (tag && !meta.call) meta = { ...meta, call: tag };
     const target = this.metadataPath(meta.id);
     // The index is the live truth even when the disk refuses the sidecar (e.g. full).
     this.index.set(meta.id, structuredClone(meta));
@@ -198,7 +217,7 @@ export class RecordingStore {
   /** Newest first, filtered and paged. */
   list(query: ListQuery = {}): { items: RecordingMetadata[]; total: number } {
     const all = [...this.index.values()]
-      .filter((m) => (!query.sessionId || m.sessionId === query.sessionId) && (!query.streamId || m.streamId === query.streamId) && (!query.state || m.state === query.state))
+      .filter((m) => (!query.sessionId || m.sessionId === query.sessionId) && (!query.streamId || m.streamId === query.streamId) && (!query.callId || m.call?.callId === query.callId) && (!query.state || m.state === query.state))
       .sort((a, b) => b.startedAt.localeCompare(a.startedAt) || b.id.localeCompare(a.id));
     const offset = query.offset ?? 0;
     return { items: all.slice(offset, offset + (query.limit ?? 50)), total: all.length };

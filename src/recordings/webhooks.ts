@@ -54,10 +54,15 @@ export class WebhookNotifier {
   }
 
   notify(event: "started" | "finished" | "failed", recording: RecordingMetadata): void {
+    this.post(`recording.${event}`, { recording });
+  }
+
+  /** Any event: `{"event": name, "sentAt": …, ...fields}`, signed and retried like the recording events. */
+  post(event: string, fields: Record<string, unknown>): void {
     if (this.closed) return;
     // The file name orders events as they happened: `resume` sends them in that order.
     const id = `${Date.now().toString().padStart(15, "0")}-${String(this.sequence++).padStart(6, "0")}-${randomBytes(4).toString("hex")}`;
-    const body = JSON.stringify({ id, event: `recording.${event}`, sentAt: new Date().toISOString(), recording });
+    const body = JSON.stringify({ id, event, sentAt: new Date().toISOString(), ...fields });
     this.track(this.persist(id, body).then((file) => this.deliver(body, file)));
   }
 

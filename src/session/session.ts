@@ -24,6 +24,8 @@ export type CloseReason =
   | "server_closing" // graceful shutdown
   | "rate_limited" // the WS client sent more than wsMessagesPerSecond
   | "slow_consumer" // the WS client left more than wsMaxBufferedBytes unread
+  | "left_call" // the call participant this session published for left the call (src/calls)
+  | "call_ended" // the session's call ended (its last participant left)
   // the connection
   | "connect_timeout" // ICE/DTLS not connected within connectTimeoutSeconds
   | "ice_failed"

@@ -12,6 +12,8 @@ import { RecordingStore } from "../recordings/store.ts";
 import { WebhookNotifier } from "../recordings/webhooks.ts";
 import { SessionRegistry } from "../session/sessionRegistry.ts";
 import { REDACTED, redact, redactedPaths, redactingSerializers } from "../util/redact.ts";
+import { CallRegistry } from "../calls/callRegistry.ts";
+import { callsRoute } from "./routes/calls.ts";
 import { requireToken } from "./auth.ts";
 import { healthRoute } from "./routes/health.ts";
 import { iceServersRoute } from "./routes/iceServers.ts";
@@ -46,6 +48,7 @@ export const recbotPlugin: FastifyPluginAsync<RecbotPluginOptions> = async (app,
   store.retryUnsaved(SIDECAR_RETRY_MS, (saved, left) => app.log.info({ saved, left }, "unsaved sidecars written"));
   const registry = new SessionRegistry({ config, store, log: app.log, codecPreference: config.codecs });
   await registry.ready();
+  const calls = new CallRegistry({ config, store, log: app.log });
 
   await app.register(rateLimit, { max: config.rateLimitPerMinute, timeWindow: 60_000 });
   if (config.corsOrigins.length) {
@@ -66,10 +69,11 @@ export const recbotPlugin: FastifyPluginAsync<RecbotPluginOptions> = async (app,
   await app.register(staticRoute); // the demo page (open; the API calls it makes carry a token when auth is on)
   await app.register(async (guarded) => {
     guarded.addHook("onRequest", requireToken(config));
-    await guarded.register(wsRoute, { registry, config });
+    await guarded.register(wsRoute, { registry, config, calls });
+    await guarded.register(callsRoute, { calls });
     await guarded.register(iceServersRoute, { config });
     await guarded.register(recordingsRoute, { store });
-    await guarded.register(whipRoute, { registry, config });
+    await guarded.register(whipRoute, { registry, config, calls });
   });
 
   const webhooks = config.webhookUrl
@@ -77,9 +81,12 @@ export const recbotPlugin: FastifyPluginAsync<RecbotPluginOptions> = async (app,
     : undefined;
   if (webhooks) {
     registry.on("recording", (e, meta) => webhooks.notify(e.state, publicRecording(meta)));
+    calls.on("finished", (call) => webhooks.post("call.finished", { call: call.view(calls.recordingsOf(call).map(publicRecording)) }));
+    calls.on("composite", (call) => webhooks.post(`composite.${call.composite.state}`, { call: call.view(calls.recordingsOf(call).map(publicRecording)) }));
     await webhooks.resume(); // what the last run could not deliver
   }
   app.addHook("onClose", async () => {
+    await calls.close(); // stops a running composite (marked failed): shutdown does not wait for a long encode
     store.close();
     await registry.close("server_closing"); // finalizes every session, then stops session workers
     await webhooks?.close(); // after the sessions, so their "finished" events go out

@@ -40,7 +40,7 @@ async function decodeAudio(file: string): Promise<Float32Array> {
 }
 
 /** Onset times (s) of beeps: 1 ms RMS windows crossing a threshold after at least 300 ms of quiet. */
-function findBeeps(samples: Float32Array, rate = 48000): number[] {
+export function findBeeps(samples: Float32Array, rate = 48000): number[] {
   const window = rate / 1000;
   const beeps: number[] = [];
   let quietMs = Infinity;

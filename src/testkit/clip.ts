@@ -43,6 +43,9 @@ export interface ClipOptions {
   gop?: number;
   /** "testsrc": moving test pattern + continuous tone. "flash": the flash/beep signal (flashSignal.ts). */
   pattern?: "testsrc" | "flash";
+  /** "flash" pattern: frames each flash lasts (default 1) and the beep's frequency (default 1000 Hz). */
+  flashFrames?: number;
+  beepHz?: number;
   /** Mute the audio for this span of seconds [from, to) (a silence in the middle of the clip). */
   silence?: [number, number];
   /** Encode Opus with DTX: during silence the encoder emits tiny packets instead of full frames. */
@@ -54,7 +57,7 @@ export interface ClipOptions {
 /** Encodes a test clip to VP8 (IVF) and Opus (Ogg, 20 ms frames, stereo) with ffmpeg, then parses both. */
 export async function makeClip(options: ClipOptions = {}): Promise<Clip> {
   const { seconds = 5, width = 320, height = 240, fps = 30, tone = 440, videoBitrate = "600k", gop = 60, pattern = "testsrc" } = options;
-  const flash = flashSignal({ width, height, fps });
+  const flash = flashSignal({ width, height, fps, flashFrames: options.flashFrames, beepHz: options.beepHz });
   const videoSource = pattern === "flash" ? flash.video : `testsrc2=size=${width}x${height}:rate=${fps}`;
   let audioExpr = pattern === "flash" ? flash.beep : `0.125*sin(2*PI*${tone}*t)`;
   if (options.silence) audioExpr = `if(between(t\\,${options.silence[0]}\\,${options.silence[1]})\\,0\\,${audioExpr})`;

@@ -13,16 +13,18 @@ export interface FlashSignalOptions {
    * starts at a low bitrate and needs a few frames to reach white.
    */
   flashFrames?: number;
+  /** The beep's frequency (default 1 kHz); participants of one call beep at different ones so a mix can be taken apart. */
+  beepHz?: number;
 }
 
 const BEEP_HZ = 1000;
 const BEEP_SECONDS = 0.05;
 
 /** ffmpeg lavfi sources of the signal: `-f lavfi -i <video>` and `-f lavfi -i <audio>`. */
-export function flashSignal({ width, height, fps, flashFrames = 1 }: FlashSignalOptions): { video: string; audio: string; beep: string } {
+export function flashSignal({ width, height, fps, flashFrames = 1, beepHz = BEEP_HZ }: FlashSignalOptions): { video: string; audio: string; beep: string } {
   // Half a frame past the last flash frame, so rounding of t never adds or drops one.
   const flashSeconds = (flashFrames - 0.5) / fps;
-  const beep = `if(lt(mod(t\\,1)\\,${BEEP_SECONDS})\\,0.8*sin(2*PI*${BEEP_HZ}*t)\\,0)`;
+  const beep = `if(lt(mod(t\\,1)\\,${BEEP_SECONDS})\\,0.8*sin(2*PI*${beepHz}*t)\\,0)`;
   return {
     video: `color=c=black:size=${width}x${height}:rate=${fps},drawbox=x=0:y=0:w=iw:h=ih:color=white:t=fill:enable='lt(mod(t\\,1)\\,${flashSeconds})'`,
     audio: `aevalsrc='${beep}':s=48000`,

@@ -1,6 +1,7 @@
 import { statSync } from "node:fs";
 import path from "node:path";
 import { MediaStream, MediaStreamTrack, type PeerConfig, type RTCPeerConnection, type RtpPacket } from "werift";
+import { wallMs } from "../media/clock.ts";
 import { isLoopback } from "../session/iceOptions.ts";
 import { selectedPair, type SelectedPair } from "../session/selectedPair.ts";
 import type { Clip } from "./clip.ts";
@@ -73,6 +74,12 @@ export interface PublishOptions {
    * keyframe-on-disk time is measured from the file there (NaN without it).
    */
   recordingsDir?: string;
+  /** Join this call on the socket before the offer (the recording then belongs to the call's participant). */
+  join?: { callId: string; name: string };
+  /** Called with recbot's `joined` message. */
+  onJoined?: (joined: any) => void;
+  /** Start sending media at this wall-clock time (Unix ms, `wallMs()`), e.g. for publishers that must flash together. */
+  startAtMs?: number;
   /** Which of recbot's trickled candidates (by address) to add; default: loopback only. */
   acceptRemoteCandidate?: (address: string) => boolean;
 }
@@ -109,6 +116,12 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
   const client = new WsClient(url);
   try {
     await client.opened();
+    if (options.join) {
+      client.send({ type: "join", ...options.join });
+      const joined = await client.waitFor((m) => m.type === "joined" || m.type === "error");
+      if (joined.type === "error") throw new Error(`recbot refused the join: ${joined.code}: ${joined.message}`);
+      options.onJoined?.(joined);
+    }
     client.socket.on("message", (raw) => {
       const m = JSON.parse(raw.toString());
       if (m.type === "candidate" && m.candidate && acceptRemoteCandidate(m.candidate.candidate.split(" ")[4] ?? "")) {
@@ -141,6 +154,7 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
         else await new Promise((r) => setTimeout(r, 5));
       }
     }, () => {});
+    if (options.startAtMs !== undefined) await new Promise((r) => setTimeout(r, Math.max(0, options.startAtMs! - wallMs())));
     options.onSending?.();
     const framesSent = await sendClip(clip, seconds, video, audio, { keyframeWanted, dtx: options.dtx, signal: options.signal, audioWindow: options.audioWindow, onFrame: options.onFrame });
     await options.onSent?.();

@@ -4,7 +4,7 @@ import type { FastifyInstance } from "fastify";
 import { publicRecording } from "../../recordings/publicView.ts";
 import { RECORDING_ID_PATTERN, type RecordingStore } from "../../recordings/store.ts";
 
-const contentTypes = { webm: "video/webm", mkv: "video/x-matroska" } as const;
+const contentTypes = { webm: "video/webm", mkv: "video/x-matroska", mp4: "video/mp4" } as const;
 
 const Recording = Type.Object({
   id: Type.String(), sessionId: Type.String(), streamId: Type.String(), file: Type.String(),
@@ -47,13 +47,14 @@ export async function recordingsRoute(app: FastifyInstance, { store }: { store: 
       summary: "List recordings, newest first",
       querystring: Type.Object({
         sessionId: Type.Optional(Type.String({ maxLength: 64 })), streamId: Type.Optional(Type.String({ maxLength: 256 })),
+        callId: Type.Optional(Type.String({ maxLength: 64 })),
         state: Type.Optional(Type.Union(["recording", "finished", "failed", "interrupted"].map((s) => Type.Literal(s)))),
         offset: Type.Integer({ minimum: 0, default: 0 }), limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
       }),
       response: { 200: Type.Object({ items: Type.Array(Recording), total: Type.Integer(), offset: Type.Integer(), limit: Type.Integer() }) },
     },
   }, async (request) => {
-    const q = request.query as { sessionId?: string; streamId?: string; state?: "finished"; offset: number; limit: number };
+    const q = request.query as { sessionId?: string; streamId?: string; callId?: string; state?: "finished"; offset: number; limit: number };
     const { items, total } = store.list(q);
     return { items: items.map(publicRecording), total, offset: q.offset, limit: q.limit };
   });

@@ -6,6 +6,7 @@ import { publicRecording } from "../../recordings/publicView.ts";
 import { MAX_REMOTE_CANDIDATES } from "../../session/candidateQueue.ts";
 import type { Session } from "../../session/session.ts";
 import type { SessionRegistry } from "../../session/sessionRegistry.ts";
+import type { CallRegistry } from "../../calls/callRegistry.ts";
 import { InvalidSdpError, InvalidStateError, RecbotError, TooManySessionsError, UnsupportedCodecError, errorMessage } from "../../util/errors.ts";
 import { iceServerLinks } from "../whip/linkHeader.ts";
 import { SdpFragError, iceUfragOf, parseSdpFrag } from "../whip/sdpFrag.ts";
@@ -40,7 +41,7 @@ function fail(reply: FastifyReply, status: number, code: string, message: string
  * `/whip/:id` takes trickle ICE (`PATCH`) and ends with `DELETE`, which finalizes the recording.
  * `?mode=echo` makes recbot send each track back. ICE restarts are refused with 422 (see docs/whip.md).
  */
-export async function whipRoute(app: FastifyInstance, { registry, config }: { registry: SessionRegistry; config: Config }): Promise<void> {
+export async function whipRoute(app: FastifyInstance, { registry, config, calls }: { registry: SessionRegistry; config: Config; calls?: CallRegistry }): Promise<void> {
   const resources = new Map<string, WhipResource>();
 
   // CORS (allowed origins, exposed Location/ETag/Link) comes from `corsOrigins` through @fastify/cors in app.ts,
@@ -56,10 +57,13 @@ export async function whipRoute(app: FastifyInstance, { registry, config }: { re
     });
   });
 
-  app.post<{ Querystring: { mode?: string } }>("/whip", { onRequest: requireType(SDP, "POST /whip") }, async (request, reply) => {
+  app.post<{ Querystring: { mode?: string; callId?: string; participantId?: string } }>("/whip", { onRequest: requireType(SDP, "POST /whip") }, async (request, reply) => {
     const mode = request.query.mode ?? "record";
     if (mode !== "record" && mode !== "echo") return fail(reply, 400, "bad_mode", `mode must be "record" or "echo", not ${JSON.stringify(mode.slice(0, 32))}`);
     const offer = typeof request.body === "string" ? request.body : "";
+    // A call participant publishing over WHIP (?callId=…&participantId=… from its `joined` message).
+    const member = calls?.participantFor(request.query.callId, request.query.participantId);
+    if (member && "code" in member) return fail(reply, member.status, member.code, member.message);
 
     let session: Session;
     try {
@@ -69,6 +73,7 @@ export async function whipRoute(app: FastifyInstance, { registry, config }: { re
       reply.header("retry-after", String(RETRY_AFTER_SECONDS));
       return fail(reply, 503, err.code, err.message);
     }
+    if (member) calls!.attach(member.call, member.participant, session);
     let answer: string;
     try {
       answer = await session.acceptOffer(offer, { echo: mode === "echo" });

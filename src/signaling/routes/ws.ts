@@ -2,6 +2,8 @@ import path from "node:path";
 import type { FastifyInstance } from "fastify";
 import type { WebSocket } from "ws";
 import type { Config } from "../../config/schema.ts";
+import type { CallRegistry } from "../../calls/callRegistry.ts";
+import { CallMember } from "../../calls/callSignaling.ts";
 import { clientIceServerUrls, iceServersFor } from "../../session/iceServers.ts";
 import type { CodecName } from "../../media/types.ts";
 import type { Session } from "../../session/session.ts";
@@ -27,7 +29,7 @@ export const CloseCodes = {
 const TERMINATE_AFTER_MS = 2000;
 
 /** `/ws`: one socket ↔ one PeerSession, JSON messages as documented in the README. */
-export async function wsRoute(app: FastifyInstance, { registry, config }: { registry: SessionRegistry; config: Config }): Promise<void> {
+export async function wsRoute(app: FastifyInstance, { registry, config, calls }: { registry: SessionRegistry; config: Config; calls: CallRegistry }): Promise<void> {
   app.get("/ws", { websocket: true }, (socket) => {
     let connection: WsConnection;
     try {
@@ -38,6 +40,7 @@ export async function wsRoute(app: FastifyInstance, { registry, config }: { regi
       socket.close(CloseCodes.tryAgainLater, "too many sessions");
       return;
     }
+    connection.call = new CallMember({ calls, config, log: app.log, send: (m) => connection.send(m) });
     // First message: the STUN/TURN servers (fresh TURN credentials) to build the client's RTCPeerConnection with.
     connection.send({ type: "ice-servers", iceServers: iceServersFor(config, connection.id, clientIceServerUrls(config)) });
   });
@@ -54,6 +57,8 @@ class WsConnection {
   private dropped: Session | undefined;
   /** Closed for flooding or not reading: nothing more is handled or sent. */
   private limited = false;
+  /** This socket's part in a call (join/leave/signal messages; src/calls). */
+  call: CallMember | undefined;
 
   private readonly socket: WebSocket;
   private readonly registry: SessionRegistry;
@@ -77,19 +82,20 @@ class WsConnection {
       // After bye nothing reaches the session; say so at once, before the socket closes.
       if (this.ended) return this.error("no_session", "the session has ended; open a new socket");
       const parsed = parseClientMessage(data.toString());
-      if (parsed.ok && parsed.message.type === "bye") this.ended = true;
+      if (parsed.ok && (parsed.message.type === "bye" || (parsed.message.type === "leave" && this.call?.joined))) this.ended = true;
       this.queue = this.queue.then(() => this.onMessage(parsed));
     });
     socket.on("close", () => {
       this.ended = true;
+      this.call?.leave("socket_closed");
       void this.session.close("socket_closed");
     });
     socket.on("error", (err) => this.session.log.warn({ err }, "websocket error"));
   }
 
-  private newSession(): Session {
+  private newSession(connectTimer = true): Session {
     const session = this.registry.create();
-    session.startConnectTimer();
+    if (connectTimer) session.startConnectTimer();
     session.on("candidate", (candidate) => this.send({ type: "candidate", candidate }));
     // A file name relative to the recordings directory: clients never see server paths.
     session.on("recording", (r) =>
@@ -97,6 +103,11 @@ class WsConnection {
     );
     session.once("closed", (reason) => {
       if (this.session !== session || this.dropped === session || this.ended) return;
+      // A call participant need not publish: its socket stays for the call (a fresh session waits for an offer).
+      if (reason === "connect_timeout" && this.phase === "none" && this.call?.joined && !this.registry.isFull) {
+        this.session = this.newSession(false);
+        return;
+      }
       // The peer went away (ICE/DTLS failure, disconnect): tell the client, then end the socket.
       this.error(reason, `session closed: ${reason}`);
       this.socket.close(CloseCodes.sessionFailed, reason.slice(0, 100));
@@ -182,6 +193,7 @@ class WsConnection {
       case "offer": {
         if (this.phase !== "none") return this.error("duplicate_offer", "an offer was already exchanged on this socket");
         return this.exchange("done", async (session) => {
+          this.call?.publishing(session);
           const sdp = await session.acceptOffer(message.sdp, { echo: message.mode === "echo" });
           this.send({ type: "answer", sdp, sessionId: session.id });
         });
@@ -190,6 +202,7 @@ class WsConnection {
         if (this.phase !== "none") return this.error("duplicate_offer", "an offer was already exchanged on this socket");
         if ((message.audio ?? 1) + (message.video ?? 1) === 0) return this.error("bad_message", "a call needs at least one audio or video transceiver");
         return this.exchange("call", async (session) => {
+          this.call?.publishing(session);
           const sdp = await session.createOffer({ audio: message.audio, video: message.video, codecs: message.codecs as CodecName[] | undefined });
           this.send({ type: "offer", sdp, sessionId: session.id });
         });
@@ -200,6 +213,16 @@ class WsConnection {
       }
       case "candidate":
         return this.session.addCandidate(message.candidate);
+      case "join":
+      case "signal":
+        return this.call!.handle(message);
+      case "leave": {
+        if (!this.call!.joined) return this.error("not_joined", "this socket is not in a call");
+        this.call!.handle(message);
+        await this.session.close("left_call");
+        this.socket.close(CloseCodes.normal, "left");
+        return;
+      }
       case "bye": {
         await this.session.close("bye");
         this.socket.close(CloseCodes.normal, "bye");

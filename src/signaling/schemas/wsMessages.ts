@@ -1,5 +1,6 @@
 import { Type, type Static } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
+import { CallMessages, type CallServerMessage } from "./callMessages.ts";
 
 const CandidateInit = Type.Object({
   candidate: Type.String({ maxLength: 1024 }),
@@ -33,6 +34,7 @@ export const ClientMessages = {
     candidate: Type.Union([CandidateInit, Type.Null()]),
   }),
   bye: Type.Object({ type: Type.Literal("bye") }),
+  ...CallMessages,
 };
 
 export type ClientMessageType = keyof typeof ClientMessages;
@@ -76,4 +78,5 @@ export type ServerMessage =
   | { type: "offer"; sdp: string; sessionId: string }
   | { type: "candidate"; candidate: object | null }
   | { type: "recording"; recordingId: string; state: "started" | "finished" | "failed"; file: string; streamId: string; error?: string }
-  | { type: "error"; code: string; message: string };
+  | { type: "error"; code: string; message: string }
+  | CallServerMessage;

@@ -1,8 +1,8 @@
-import type { RecordingMetadata } from "../../recordings/metadata.ts";
+import type { StreamContainer } from "../../recordings/metadata.ts";
 import type { CodecName } from "../../media/types.ts";
 
 /** The container that holds every codec of the stream without transcoding. */
-export function containerFor(codecs: readonly CodecName[]): RecordingMetadata["container"] {
+export function containerFor(codecs: readonly CodecName[]): StreamContainer {
   const webm = new Set<CodecName>(["vp8", "vp9", "av1", "opus"]);
   return codecs.every((c) => webm.has(c)) ? "webm" : "mkv";
 }
@@ -14,7 +14,7 @@ export function inputOptions(): string[] {
 }
 
 /** ffmpeg options for the output file: copy, flush often so a killed process leaves a playable file. */
-export function outputOptions(container: RecordingMetadata["container"]): string[] {
+export function outputOptions(container: StreamContainer): string[] {
   return [
     "-map", "0",
     "-c", "copy",

@@ -1,7 +1,7 @@
 import { EventEmitter } from "node:events";
 import type { FastifyBaseLogger as Logger } from "fastify";
 import type { Frame, MediaKind, CodecName, TrackStats } from "../../media/types.ts";
-import type { RecordingMetadata } from "../../recordings/metadata.ts";
+import type { RecordingMetadata, StreamContainer } from "../../recordings/metadata.ts";
 import type { RecordingStore } from "../../recordings/store.ts";
 import type { FfmpegExitError } from "../../util/errors.ts";
 import type { MediaSink } from "../mediaSink.ts";
@@ -53,6 +53,8 @@ const DEFAULT_START_WAIT_MS = 3000;
 export class StreamRecorder extends EventEmitter<StreamRecorderEvents> implements MediaSink {
   readonly meta: RecordingMetadata;
   private readonly log: Logger;
+  /** The stream's container (the metadata's type also allows a composite's mp4). */
+  private readonly container: StreamContainer;
   private readonly mkvTracks: MkvTrack[];
   /** Holds the frames of a segment that has not started yet. */
   private gate: StartGate | undefined;
@@ -73,7 +75,7 @@ export class StreamRecorder extends EventEmitter<StreamRecorderEvents> implement
     this.options = options;
     const { store, sessionId, streamId, tracks } = options;
     const id = store.newId();
-    const container = containerFor(tracks.map((t) => t.codec));
+    const container = (this.container = containerFor(tracks.map((t) => t.codec)));
     this.meta = {
       id, sessionId, streamId, container,
       file: store.mediaPath(id, container),
@@ -119,13 +121,15 @@ export class StreamRecorder extends EventEmitter<StreamRecorderEvents> implement
     const origin = held[0].frame.ptsMicros;
     const first = this.meta.segments!.length === 0;
     this.originMicros ??= origin;
+    // Frame times are on recbot's wall clock (media/clock.ts): this places the file among others (call composites).
+    this.meta.originMs ??= this.originMicros / 1000;
     this.segmentStartMs = Math.max(0, Math.round((origin - this.originMicros) / 1000));
     const file = this.options.store.mediaPath(this.meta.id, this.meta.container, this.meta.segments!.length + 1);
     this.meta.segments!.push({ file, startMs: this.segmentStartMs });
     const gap = this.meta.gaps!.at(-1);
     if (gap && gap.toMs === undefined) gap.toMs = this.segmentStartMs;
     const segment: RecordingSegment = new RecordingSegment({
-      file, container: this.meta.container, tracks: this.mkvTracks, originMicros: origin, log: this.log, counters: this.counters,
+      file, container: this.container, tracks: this.mkvTracks, originMicros: origin, log: this.log, counters: this.counters,
       onDied: (err) => this.segmentDied(segment, err),
     });
     this.segment = segment;
