@@ -61,6 +61,8 @@ export interface PublishOptions {
   onConnected?: (pc: RTCPeerConnection) => void;
   /** Called when the peer is connected and the first frame is about to be sent. */
   onSending?: () => void;
+  /** Called once the recording's file holds its first keyframe (what offerToKeyframeOnDiskMs measures), with its path; needs `recordingsDir`. */
+  onKeyframeOnDisk?: (file: string) => void;
   /** Called (and awaited) when the last frame has been sent, before `bye`. */
   onSent?: () => void | Promise<void>;
   /** The client's addresses and STUN/TURN servers (default: 127.0.0.1 only, none). */
@@ -150,8 +152,11 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
     let offerToKeyframeOnDiskMs = NaN;
     void client.waitFor((m) => m.type === "recording" && m.state === "started").then(async (m) => {
       while (Number.isNaN(offerToKeyframeOnDiskMs) && performance.now() - offerAt < 30_000) {
-        if (options.recordingsDir && (statSync(path.resolve(options.recordingsDir, m.file), { throwIfNoEntry: false })?.size ?? 0) > KEYFRAME_ON_DISK_BYTES) offerToKeyframeOnDiskMs = performance.now() - offerAt;
-        else await new Promise((r) => setTimeout(r, 5));
+        const file = options.recordingsDir ? path.resolve(options.recordingsDir, m.file) : undefined;
+        if (file && (statSync(file, { throwIfNoEntry: false })?.size ?? 0) > KEYFRAME_ON_DISK_BYTES) {
+          offerToKeyframeOnDiskMs = performance.now() - offerAt;
+          options.onKeyframeOnDisk?.(file);
+        } else await new Promise((r) => setTimeout(r, 5));
       }
     }, () => {});
     if (options.startAtMs !== undefined) await new Promise((r) => setTimeout(r, Math.max(0, options.startAtMs! - wallMs())));

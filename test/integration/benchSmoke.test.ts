@@ -21,8 +21,9 @@ describe("npm run bench (smoke: N=1 for 3 s)", () => {
     const { stdout } = await run(process.execPath, [
       "bench/main.ts", "--steps", "1", "--seconds", "3", "--clip-seconds", "3", "--ramp-ms", "0", "--no-netns", "--out", out, "--tag", "smoke",
     ], { cwd: path.resolve(import.meta.dirname, "../.."), maxBuffer: 16 << 20 });
-    expect(stdout).toMatch(/\| 1 \| recbot \|/);
-    expect(stdout).toMatch(/\| 1 \| baseline \|/);
+    // "1 ⚠" when the load generator fell behind its schedule (a loaded machine): the row is there all the same.
+    expect(stdout).toMatch(/\| 1( ⚠)? \| recbot \|/);
+    expect(stdout).toMatch(/\| 1( ⚠)? \| baseline \|/);
 
     const files = readdirSync(out).filter((f) => f.endsWith("-smoke.json"));
     expect(files).toHaveLength(1);

@@ -42,13 +42,16 @@ describe("faults", () => {
       const ws = (await recbot.listen()).replace("http", "ws") + "/ws";
       const clip = await makeClip({ seconds: 6, gop: 30 });
       let killed = 0;
-      const timer = setTimeout(() => {
+      let timer: NodeJS.Timeout | undefined;
+      // Killed 1 s after its file holds the first keyframe: mid-recording whenever the recording starts (the
+      // stream's sync hold and a loaded machine move that start; a fixed time could kill ffmpeg before its file exists).
+      const kill = () => {
         for (const pid of ffmpegChildren()) {
           process.kill(pid, "SIGKILL");
           killed++;
         }
-      }, 2500);
-      const result = await publish({ url: ws, clip });
+      };
+      const result = await publish({ url: ws, clip, recordingsDir: dir, onKeyframeOnDisk: () => (timer = setTimeout(kill, 1000)) });
       clearTimeout(timer);
       expect(killed).toBe(1);
       expect(result.finished.state).toBe("finished");

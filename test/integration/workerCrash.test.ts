@@ -65,16 +65,18 @@ describe("workers: 2 — a session worker dies mid-recording", () => {
     // Worker 0 has ports 42000-42499, worker 1 42500-42999: the publisher's selected pair says where its session runs.
     const onWorker0: boolean[] = [];
     const aborts = [new AbortController(), new AbortController()];
-    const sending: Promise<void>[] = [];
+    const onDisk: Promise<void>[] = [];
     const runs = aborts.map((abort, i) => {
-      let started!: () => void;
-      sending.push(new Promise<void>((resolve) => (started = resolve)));
+      let written!: () => void;
+      onDisk.push(new Promise<void>((resolve) => (written = resolve)));
       return publish({
-        url, clip, signal: abort.signal, onSending: started,
+        url, clip, signal: abort.signal, recordingsDir: dir, onKeyframeOnDisk: written,
         onConnected: (pc) => (onWorker0[i] = Number(selectedPair(pc)?.remote.port) < 42500),
       });
     });
-    await Promise.all(sending);
+    // Both files exist and hold their first keyframe (when depends on the streams' sync hold and the load),
+    // then the worker dies with 2.5 s more on disk.
+    await Promise.all(onDisk);
     expect(onWorker0.filter(Boolean)).toHaveLength(1); // one session per worker
     const victim = onWorker0.indexOf(true);
     await sleep(2500);
