@@ -82,7 +82,7 @@ export const ConfigSchema = Type.Object(
     ),
     jitterAudioMs: Type.Integer({ minimum: 0, maximum: 5000, default: 100, description: "audio reorder wait" }),
     syncWaitMs: Type.Integer({
-      minimum: 0, maximum: 10000, default: 5000,
+      minimum: 0, maximum: 10000, default: 3000,
       description: "longest hold of a stream's first frames for RTCP sender reports, so its tracks start in sync (2 s when no track has any; 0 = place by arrival at once)",
     }),
     callMaxParticipants: Type.Integer({ minimum: 2, maximum: 64, default: 16, description: "participants present in one call at once; more are refused" }),

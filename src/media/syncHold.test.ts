@@ -59,7 +59,7 @@ const scenarios: Scenario[] = [
     name: "video's SRs agree, audio sends none: audio by arrival after the whole wait",
     videoDelayMs: () => 25,
     reports: [{ track: 1, at: 0.5 }, { track: 1, at: 1.5 }, { track: 1, at: 2.5 }, { track: 1, at: 3.5 }],
-    expected: { decision: ["arrival", "sr"], heldMs: [5000, 5040], avOffsetMs: [14, 16] },
+    expected: { decision: ["arrival", "sr"], heldMs: [3000, 3040], avOffsetMs: [14, 16] },
   },
   {
     name: "no SRs, first frames late: after the wait each track is anchored by its least-delayed frame",
@@ -92,7 +92,7 @@ function simulate(s: Scenario): Run {
   const seconds = s.seconds ?? 6;
   const out: Frame[][] = [[], []];
   const capture: number[][] = [[], []];
-  const hold = new SyncHold({ clockRates: [48000, 90000], waitMs: s.waitMs ?? 5000, out: (track, frame) => out[track].push(frame) });
+  const hold = new SyncHold({ clockRates: [48000, 90000], waitMs: s.waitMs ?? 3000, out: (track, frame) => out[track].push(frame) });
   type Event = { at: number; run: () => void };
   const events: Event[] = [];
   const local = (t: number) => WALL0 + LOCAL_SKEW + t * 1e6;
