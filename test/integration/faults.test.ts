@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -67,6 +67,44 @@ describe("faults", () => {
         frames += Number(stream(await probe(segment.file), "video").nb_read_frames);
       }
       expect(frames).toBeGreaterThan(result.framesSent.video * 0.6);
+    } finally {
+      await recbot.close();
+    }
+  });
+
+  it("ffmpeg killed before it creates its file: the sidecar lists only files that exist, the gap starts at 0", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "recbot-kill-early-"));
+    const recbot = await createRecbot({ host: "127.0.0.1", port: 0, recordingsDir: dir, iceAddresses: ["127.0.0.1"], logLevel: "silent" });
+    try {
+      const ws = (await recbot.listen()).replace("http", "ws") + "/ws";
+      const clip = await makeClip({ seconds: 5, gop: 30 });
+      // The first ffmpeg is killed the moment it appears (it opens its output only after probing its input).
+      let fileExistedAtKill: boolean | undefined;
+      const watch = setInterval(() => {
+        for (const pid of ffmpegChildren()) {
+          const output = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean).at(-1)!;
+          fileExistedAtKill = existsSync(output);
+          process.kill(pid, "SIGKILL");
+          clearInterval(watch);
+        }
+      }, 1);
+      const result = await publish({ url: ws, clip });
+      clearInterval(watch);
+      expect(fileExistedAtKill).toBeDefined();
+      expect(result.finished.state).toBe("finished");
+      const meta = JSON.parse(readFileSync(path.join(dir, `${result.finished.recordingId}.json`), "utf8"));
+      for (const segment of meta.segments) expect(existsSync(segment.file), segment.file).toBe(true);
+      expect(meta.gaps).toHaveLength(1);
+      expect(meta.gaps[0].reason).toMatch(/SIGKILL/);
+      if (!fileExistedAtKill) {
+        // The case this test is for (ffmpeg needs tens of ms before it opens its output; a 1 ms watch wins).
+        expect(meta.segments).toHaveLength(1);
+        expect(meta.gaps[0].fromMs).toBe(0);
+        expect(meta.segments[0].startMs).toBe(meta.gaps[0].toMs);
+      } else {
+        expect(meta.segments).toHaveLength(2);
+      }
+      for (const segment of meta.segments) expect(await decodeErrors(segment.file)).toBe("");
     } finally {
       await recbot.close();
     }

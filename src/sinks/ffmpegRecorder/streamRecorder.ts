@@ -1,4 +1,5 @@
 import { EventEmitter } from "node:events";
+import { existsSync } from "node:fs";
 import type { FastifyBaseLogger as Logger } from "fastify";
 import type { Frame, MediaKind, CodecName, TrackStats } from "../../media/types.ts";
 import type { RecordingMetadata, StreamContainer } from "../../recordings/metadata.ts";
@@ -146,9 +147,16 @@ export class StreamRecorder extends EventEmitter<StreamRecorderEvents> implement
   /** ffmpeg died while the stream goes on: note the gap, start a new segment from the next keyframe. */
   private segmentDied(segment: RecordingSegment, err: FfmpegExitError): void {
     if (segment !== this.segment || this.closing || this.failure) return;
-    if (FATAL_OUTPUT_ERROR.test(err.message) || this.meta.segments!.length >= MAX_SEGMENTS) return this.fail(err);
+    // Each death leaves a gap; a segment whose ffmpeg died before creating its file is not listed (below).
+    if (FATAL_OUTPUT_ERROR.test(err.message) || this.meta.gaps!.length + 1 >= MAX_SEGMENTS) return this.fail(err);
     this.log.warn({ reason: err.message }, "ffmpeg died mid-recording; starting a new segment");
     this.doneMs = this.durationMs;
+    if (!existsSync(segment.file)) {
+      // Killed before it opened its output (ffmpeg opens it after probing its input): nothing of the segment is
+      // on disk, so the sidecar does not list a file that does not exist, and the gap starts where it started.
+      this.meta.segments!.pop();
+      this.doneMs = this.segmentStartMs;
+    }
     this.meta.gaps!.push({ fromMs: this.doneMs, reason: err.message });
     this.segment = undefined;
     this.gate = new StartGate(this.mkvTracks, this.options.startWaitMs ?? DEFAULT_START_WAIT_MS);
@@ -174,7 +182,11 @@ export class StreamRecorder extends EventEmitter<StreamRecorderEvents> implement
 
   private async finalize(): Promise<void> {
     if (this.gate) this.start(); // frames still held (a video track that never sent a keyframe)
-    if (this.meta.segments!.length === 0) return; // never got a frame: no file, nothing to report
+    if (this.meta.segments!.length === 0) {
+      if (this.meta.gaps!.length === 0) return; // never got a frame: no file, nothing to report
+      // Every ffmpeg died before creating its file and the stream ended before the next one started.
+      this.fail(new Error(`no file was written: ${this.meta.gaps!.at(-1)!.reason}`));
+    }
     const exit = await this.segment?.end();
     if (exit) this.fail(exit);
     this.meta.endedAt = new Date().toISOString();
