@@ -150,8 +150,11 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
     options.onConnected?.(pc);
 
     let offerToKeyframeOnDiskMs = NaN;
+    let recordingEnded = false;
+    // Polled until found, whether or not sending has ended: the stream's sync hold can put the first keyframe on
+    // disk seconds after the first frame was sent, later than a short clip lasts.
     void client.waitFor((m) => m.type === "recording" && m.state === "started").then(async (m) => {
-      while (Number.isNaN(offerToKeyframeOnDiskMs) && performance.now() - offerAt < 30_000) {
+      while (Number.isNaN(offerToKeyframeOnDiskMs) && !recordingEnded && performance.now() - offerAt < 30_000) {
         const file = options.recordingsDir ? path.resolve(options.recordingsDir, m.file) : undefined;
         if (file && (statSync(file, { throwIfNoEntry: false })?.size ?? 0) > KEYFRAME_ON_DISK_BYTES) {
           offerToKeyframeOnDiskMs = performance.now() - offerAt;
@@ -175,7 +178,7 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
     const offerToRecordingStartedMs = client.arrivalOf(started) - offerAt;
     if (hangup === "abrupt") {
       client.socket.terminate();
-      return { ...result, offerToRecordingStartedMs, byeToFinishedMs: NaN, finished: undefined };
+      return { ...result, offerToKeyframeOnDiskMs, offerToRecordingStartedMs, byeToFinishedMs: NaN, finished: undefined };
     }
 
     // The server may have ended the session itself (a limit): then there is no one to say bye to.
@@ -183,8 +186,14 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
     if (client.socket.readyState === client.socket.OPEN) client.send({ type: "bye" });
     const finished = await client.waitFor((m) => m.type === "recording" && (m.state === "finished" || m.state === "failed"), 30_000);
     const byeToFinishedMs = client.arrivalOf(finished) - byeAt;
+    // The poll checks every 5 ms; one last look covers a keyframe that reached the disk just before the end.
+    const finalFile = options.recordingsDir && finished.file ? path.resolve(options.recordingsDir, finished.file) : undefined;
+    if (Number.isNaN(offerToKeyframeOnDiskMs) && finalFile && (statSync(finalFile, { throwIfNoEntry: false })?.size ?? 0) > KEYFRAME_ON_DISK_BYTES) {
+      offerToKeyframeOnDiskMs = performance.now() - offerAt;
+    }
+    recordingEnded = true;
     await client.closed();
-    return { ...result, offerToRecordingStartedMs, byeToFinishedMs, finished };
+    return { ...result, offerToKeyframeOnDiskMs, offerToRecordingStartedMs, byeToFinishedMs, finished };
   } finally {
     client.close();
     await pc.close();
