@@ -9,6 +9,7 @@ import { createRecbot, type Recbot } from "../../src/index.ts";
 import { measureAvSync } from "../../src/testkit/avSync.ts";
 import { flashSignal } from "../../src/testkit/flashSignal.ts";
 import { decodeErrors } from "../../src/testkit/probe.ts";
+import { videoPacketTimes } from "../helpers/content.ts";
 
 const run = promisify(execFile);
 
@@ -48,7 +49,7 @@ describe("A/V sync of a Chromium publisher's flash/beep capture", () => {
     await recbot?.close();
   });
 
-  it("records beeps within ±40 ms of their flashes on average", async () => {
+  it("records beeps within ±20 ms of their flashes on average", async () => {
     const page = await browser.newPage();
     await page.goto(`${baseUrl}/healthz`); // a loopback http origin is a secure context: getUserMedia works
     // Plain JS run in the page (the project's TypeScript config has no DOM types).
@@ -91,13 +92,17 @@ describe("A/V sync of a Chromium publisher's flash/beep capture", () => {
     const file = path.join(dir, finished.file as string);
     expect(await decodeErrors(file)).toBe("");
     const sync = await measureAvSync(file);
-    // Chromium's file-fed fake camera reads the next file frame per capture tick: on a starved machine the
-    // picture lags the capture timestamps (seen: 23–28 frames between flashes instead of 30, flashes 1.08 s
-    // apart). recbot cannot see that, so the ±40 ms check applies only when every flash came on time.
-    const sourceKeptTime = sync.flashIntervals.every((d) => Math.abs(d - 1) <= 0.02);
-    const figures = `offsets [${sync.offsetsMs.map((o) => o.toFixed(0)).join(", ")}] ms, flash intervals [${sync.flashIntervals.map((d) => d.toFixed(3)).join(", ")}] s`;
+    // Chromium's file-fed fake camera reads the next file frame per capture tick: on a starved machine a late tick
+    // makes the picture lag its capture timestamps for good (seen: flashes 1.011–1.26 s apart, then every later
+    // offset 40 ms lower; or all seven at −104 ms with every interval 1.000 s, the slip before the first flash).
+    // recbot places frames by those timestamps and cannot see it (docs/media.md), so the bound applies only when
+    // every flash came on time and no video interval in the file is longer than 1.5 frames (a missed tick).
+    const times = await videoPacketTimes(file);
+    const longestFrameMs = Math.max(...times.slice(1).map((t, i) => (t - times[i]) * 1000));
+    const sourceKeptTime = sync.flashIntervals.every((d) => Math.abs(d - 1) <= 0.02) && longestFrameMs <= 50;
+    const figures = `offsets [${sync.offsetsMs.map((o) => o.toFixed(0)).join(", ")}] ms, flash intervals [${sync.flashIntervals.map((d) => d.toFixed(3)).join(", ")}] s, longest video interval ${longestFrameMs.toFixed(0)} ms`;
     expect(sync.offsetsMs.length, figures).toBeGreaterThanOrEqual(5);
-    if (sourceKeptTime) expect(Math.abs(sync.meanMs), figures).toBeLessThanOrEqual(40);
+    if (sourceKeptTime) expect(Math.abs(sync.meanMs), figures).toBeLessThanOrEqual(20);
     else console.warn(`[av-sync chromium] Chromium's camera did not keep time, A/V offset not asserted: ${figures}`);
     await page.close();
   });
