@@ -12,6 +12,11 @@ export interface LossyRelayOptions {
    * than 500 ms and it retransmitted: the publisher (DTLS server) answers each with a HelloVerifyRequest.
    */
   repeatClientHello?: boolean;
+  /**
+   * Hold the publisher's first `ms` of RTP with this payload type, then deliver it in one burst, while other RTP
+   * and all RTCP (sender reports included) pass on time: recbot sees its first frame late, as under load.
+   */
+  holdFirst?: { payloadType: number; ms: number };
 }
 
 /** Small deterministic PRNG (mulberry32). */
@@ -33,7 +38,7 @@ function random(seed: number): () => number {
  * dropped: STUN and DTLS pass, so the connection itself comes up reliably and loss hits media and feedback.
  */
 export class LossyRelay {
-  readonly stats = { toRecbot: { forwarded: 0, dropped: 0 }, toPublisher: { forwarded: 0, dropped: 0 }, clientHelloRepeated: 0 };
+  readonly stats = { toRecbot: { forwarded: 0, dropped: 0 }, toPublisher: { forwarded: 0, dropped: 0 }, clientHelloRepeated: 0, held: 0 };
   private readonly publisherSide: Socket = createSocket("udp4");
   private readonly recbotSide: Socket = createSocket("udp4");
   private publisherAddress: { port: number } | undefined;
@@ -42,15 +47,21 @@ export class LossyRelay {
   private readonly outage: [number, number] | undefined;
   private firstMediaMs = -1;
   private readonly repeatClientHello: boolean;
+  private readonly holdFirst: LossyRelayOptions["holdFirst"];
+  /** Packets held by `holdFirst` until its time is up (undefined once released). */
+  private heldPackets: Buffer[] | undefined = [];
 
   constructor(options: LossyRelayOptions) {
     this.repeatClientHello = options.repeatClientHello ?? false;
     const next = random(options.seed ?? 1);
     this.drop = () => next() < options.dropRate;
     this.outage = options.outage;
+    this.holdFirst = options.holdFirst;
     this.publisherSide.on("message", (msg, from) => {
       this.publisherAddress = { port: from.port };
-      if (this.recbotPort) this.forward(msg, this.recbotSide, this.recbotPort, this.stats.toRecbot);
+      if (!this.recbotPort) return;
+      if (this.hold(msg)) return;
+      this.forward(msg, this.recbotSide, this.recbotPort, this.stats.toRecbot);
     });
     this.recbotSide.on("message", (msg) => {
       if (!this.publisherAddress) return;
@@ -67,6 +78,23 @@ export class LossyRelay {
 
   async start(): Promise<void> {
     await Promise.all([this.publisherSide, this.recbotSide].map((s) => new Promise<void>((r) => s.bind(0, "127.0.0.1", r))));
+  }
+
+  /** True when `msg` is RTP of the held payload type and is kept back (see `holdFirst`). */
+  private hold(msg: Buffer): boolean {
+    if (!this.holdFirst || !this.heldPackets) return false;
+    // RTP (first byte 128–191, RFC 7983) and not RTCP (packet types 192–223 in the second byte, RFC 5761).
+    const rtp = msg.length > 12 && msg[0] >= 128 && msg[0] <= 191 && !(msg[1] >= 192 && msg[1] <= 223);
+    if (!rtp || (msg[1] & 0x7f) !== this.holdFirst.payloadType) return false;
+    if (this.heldPackets.length === 0) {
+      setTimeout(() => {
+        for (const m of this.heldPackets!) this.forward(m, this.recbotSide, this.recbotPort, this.stats.toRecbot);
+        this.heldPackets = undefined;
+      }, this.holdFirst.ms);
+    }
+    this.stats.held++;
+    this.heldPackets.push(msg);
+    return true;
   }
 
   private forward(msg: Buffer, via: Socket, port: number, stats: { forwarded: number; dropped: number }): void {

@@ -1,5 +1,4 @@
 import { execFile } from "node:child_process";
-import { createSocket, type Socket } from "node:dgram";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -10,6 +9,7 @@ import { measureAvSync } from "../../src/testkit/avSync.ts";
 import { makeClip, type Clip } from "../../src/testkit/clip.ts";
 import { decodeErrors } from "../../src/testkit/probe.ts";
 import { publish, type PublishOptions } from "../../src/testkit/publisher.ts";
+import { LossyRelay } from "../helpers/lossyRelay.ts";
 
 const run = promisify(execFile);
 
@@ -64,73 +64,6 @@ async function fileIntervals(file: string): Promise<{ video: Intervals; audio: I
 
 const show = (i: Intervals) => `${i.off} of ${i.count} off, worst ${i.worstMs.toFixed(2)} ms`;
 
-/**
- * A UDP relay between publisher and recbot that holds the first `delayMs` of video RTP (payload type 96) and then
- * delivers it in one burst, while audio and every RTCP packet (sender reports included) pass on time: recbot sees
- * its first video frame 800 ms late, as under load (event-loop lag, DTLS and ffmpeg starts), with correct SRs.
- */
-class LateVideoRelay {
-  held = 0;
-  private readonly publisherSide: Socket = createSocket("udp4");
-  private readonly recbotSide: Socket = createSocket("udp4");
-  private publisherPort = 0;
-  private recbotPort = 0;
-  private firstVideoMs: number | undefined;
-  private queue: Buffer[] | undefined = [];
-  private readonly delayMs: number;
-
-  constructor(delayMs: number) {
-    this.delayMs = delayMs;
-    this.publisherSide.on("message", (msg, from) => {
-      this.publisherPort = from.port;
-      if (!this.recbotPort) return;
-      // RTP (first byte 128–191, RFC 7983) and not RTCP (payload types 192–223 with the marker bit, RFC 5761).
-      const rtp = msg.length > 12 && msg[0] >= 128 && msg[0] <= 191 && !(msg[1] >= 192 && msg[1] <= 223);
-      if (rtp && (msg[1] & 0x7f) === 96 && this.queue) {
-        if (this.firstVideoMs === undefined) {
-          this.firstVideoMs = performance.now();
-          setTimeout(() => {
-            for (const m of this.queue!) this.toRecbot(m);
-            this.queue = undefined;
-          }, this.delayMs);
-        }
-        this.held++;
-        this.queue.push(msg);
-        return;
-      }
-      this.toRecbot(msg);
-    });
-    this.recbotSide.on("message", (msg) => {
-      if (this.publisherPort) this.publisherSide.send(msg, this.publisherPort, "127.0.0.1");
-    });
-  }
-
-  private toRecbot(msg: Buffer): void {
-    this.recbotSide.send(msg, this.recbotPort, "127.0.0.1");
-  }
-
-  async start(): Promise<void> {
-    await Promise.all([this.publisherSide, this.recbotSide].map((s) => new Promise<void>((r) => s.bind(0, "127.0.0.1", r))));
-  }
-
-  readonly mapCandidate = (direction: "toRecbot" | "fromRecbot", candidate: string): string => {
-    const parts = candidate.split(" ");
-    if (parts.length < 6 || parts[2].toLowerCase() !== "udp") return candidate;
-    if (direction === "fromRecbot") {
-      this.recbotPort = Number(parts[5]);
-      parts[5] = String(this.publisherSide.address().port);
-    } else {
-      parts[5] = String(this.recbotSide.address().port);
-    }
-    return parts.join(" ");
-  };
-
-  close(): void {
-    this.publisherSide.close();
-    this.recbotSide.close();
-  }
-}
-
 describe("timing: frame intervals in the file are the sender's RTP deltas", () => {
   let recbot: Recbot;
   let wsUrl: string;
@@ -168,11 +101,12 @@ describe("timing: frame intervals in the file are the sender's RTP deltas", () =
   });
 
   it("first video frames 800 ms late while sender reports arrive on time: exact intervals, A/V within ±20 ms from the first second", async () => {
-    const relay = new LateVideoRelay(800);
+    // Video (payload type 96) reaches recbot 800 ms late, audio and sender reports on time.
+    const relay = new LossyRelay({ dropRate: 0, holdFirst: { payloadType: 96, ms: 800 } });
     await relay.start();
     try {
       const { file, video, figures } = await recordAndMeasure("late first video frame", { clip: flash, mapCandidate: relay.mapCandidate });
-      expect(relay.held).toBeGreaterThan(20); // the relay did hold the first 800 ms of video
+      expect(relay.stats.held).toBeGreaterThan(20); // the relay did hold the first 800 ms of video
       expect(video.count, figures).toBeGreaterThanOrEqual(170);
       expect(video.off, figures).toBe(0);
       const sync = await measureAvSync(file);
