@@ -10,6 +10,8 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
+# recbot's werift patches (docs/werift-patches.md): npm ci's postinstall applies them with patch-package.
+COPY patches ./patches
 # Where HTTPS to the npm registry passes an inspecting proxy, put its CA certificate(s) (PEM, *.crt) in
 # deploy/extra-ca/ before building: npm trusts them for this install only, nothing of them reaches the final image.
 COPY deploy/extra-ca/ /tmp/extra-ca/

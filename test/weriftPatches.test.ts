@@ -1,0 +1,229 @@
+// recbot carries patches to werift's receive hot path (patches/werift+*.patch, applied by patch-package on
+// `npm install`/`npm ci`; docs/werift-patches.md). These tests check that the installed werift is the patched
+// one and that the patched code still does what RFC 3550/3711/7741 say, so a werift upgrade that drops or
+// changes a patch fails here instead of silently costing CPU or corrupting media.
+import { createCipheriv, createHmac, randomBytes } from "node:crypto";
+import { createRequire } from "node:module";
+import { describe, expect, it } from "vitest";
+import {
+  Event,
+  ProtectionProfileAes128CmHmacSha1_80,
+  RtcpHeader,
+  RtpHeader,
+  RtpPacket,
+  SrtpSession,
+  Vp8RtpPayload,
+  getBit,
+} from "werift";
+
+const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ""), "hex");
+
+/** The string-based getBit werift shipped: bit 0 is the most significant bit of a byte. */
+function referenceGetBit(bits: number, start: number, length = 1): number {
+  return Number.parseInt(bits.toString(2).padStart(8, "0").slice(start, start + length), 2);
+}
+
+function session(masterKey: Buffer, masterSalt: Buffer) {
+  const keys = { localMasterKey: masterKey, localMasterSalt: masterSalt, remoteMasterKey: masterKey, remoteMasterSalt: masterSalt };
+  return new SrtpSession({ keys, profile: ProtectionProfileAes128CmHmacSha1_80 });
+}
+
+/** SRTP per RFC 3711 written plainly (a new AES-CTR cipher and HMAC per packet), to cross-check the patched code. */
+function referenceSrtp(sessionKey: Buffer, sessionSalt: Buffer, authKey: Buffer) {
+  const iv = (ssrc: number, roc: number, seq: number) => {
+    const counter = Buffer.alloc(16);
+    counter.writeUInt32BE(ssrc, 4);
+    counter.writeUInt32BE(roc, 8);
+    counter.writeUInt32BE(seq * 65536, 12);
+    for (let i = 0; i < 14; i++) counter[i]! ^= sessionSalt[i]!;
+    return counter;
+  };
+  const tag = (authenticated: Buffer, roc: number) => {
+    const rocBytes = Buffer.alloc(4);
+    rocBytes.writeUInt32BE(roc);
+    return createHmac("sha1", authKey).update(authenticated).update(rocBytes).digest().subarray(0, 10);
+  };
+  return {
+    protect(plain: Buffer, headerLength: number, roc = 0): Buffer {
+      const header = plain.subarray(0, headerLength);
+      const ctr = createCipheriv("aes-128-ctr", sessionKey, iv(plain.readUInt32BE(8), roc, plain.readUInt16BE(2)));
+      const body = Buffer.concat([header, ctr.update(plain.subarray(headerLength))]);
+      return Buffer.concat([body, tag(body, roc)]);
+    },
+  };
+}
+
+describe("werift patches are applied", () => {
+  it("getBit is the arithmetic version, not the binary-string one", () => {
+    expect(getBit.toString()).not.toContain("toString(2)");
+  });
+
+  it("Event.execute allocates no promise when nothing subscribed asynchronously", () => {
+    expect(new Event().execute.toString()).toContain("promiseStack.length === 0");
+  });
+
+  it("SRTP AES-CM uses a reused keystream cipher and KeyObject HMAC keys", () => {
+    const cipher = (session(randomBytes(16), randomBytes(14)).remoteContext as any).cipher;
+    expect(cipher.srtpKeystream?.ecb).toBeDefined();
+    expect(cipher.srtpAuthKey?.type).toBe("secret");
+    expect(cipher.decryptRtp.toString()).not.toContain("createDecipheriv");
+  });
+
+  it("the CommonJS build carries the same patches", () => {
+    const require = createRequire(import.meta.url);
+    const cjs = require("werift");
+    expect(cjs.getBit.toString()).not.toContain("toString(2)");
+    const cipher = new cjs.SrtpSession({
+      keys: { localMasterKey: randomBytes(16), localMasterSalt: randomBytes(14), remoteMasterKey: randomBytes(16), remoteMasterSalt: randomBytes(14) },
+      profile: ProtectionProfileAes128CmHmacSha1_80,
+    }).remoteContext.cipher;
+    expect(cipher.srtpKeystream?.ecb).toBeDefined();
+  });
+});
+
+describe("patched bit parsing", () => {
+  it("getBit equals the original string-based result for every byte, start and length", () => {
+    for (let byte = 0; byte < 256; byte++)
+      for (let start = 0; start < 8; start++)
+        for (let length = 1; start + length <= 8; length++)
+          expect(getBit(byte, start, length)).toBe(referenceGetBit(byte, start, length));
+  });
+
+  it("RTP header: fields, CSRCs, one-byte extensions, padding (RFC 3550, RFC 8285)", () => {
+    const packet = hex(`
+      b2 e0 ff fe  12 34 56 78  de ad be ef
+      00 00 00 01  00 00 00 02
+      be de 00 02  10 aa 21 bb cc 00 00 00
+      01 02 03 04 05  00 00 03`);
+    const header = RtpHeader.deSerialize(packet);
+    expect(header).toMatchObject({
+      version: 2, padding: true, extension: true, csrcLength: 2, marker: true, payloadType: 96,
+      sequenceNumber: 0xfffe, timestamp: 0x12345678, ssrc: 0xdeadbeef, csrc: [1, 2],
+      extensionProfile: 0xbede, extensionLength: 8, payloadOffset: 32, paddingSize: 3,
+    });
+    expect(header.extensions.map((e) => [e.id, e.payload.toString("hex")])).toEqual([[1, "aa"], [2, "bbcc"]]);
+    const rtp = RtpPacket.deSerialize(packet);
+    expect(rtp.payload.toString("hex")).toBe("0102030405");
+  });
+
+  it("RTP header: two-byte extensions and a serialize round trip", () => {
+    const original = new RtpHeader({
+      payloadType: 111, sequenceNumber: 7, timestamp: 960, ssrc: 42, marker: false, extensionProfile: 0x1000,
+      extensions: [{ id: 1, payload: Buffer.from("abcdef", "hex") }, { id: 20, payload: Buffer.from("01", "hex") }],
+    });
+    const bytes = Buffer.concat([original.serialize(original.serializeSize), Buffer.from([9, 9])]);
+    const parsed = RtpHeader.deSerialize(bytes);
+    expect(parsed).toMatchObject({ version: 2, padding: false, marker: false, payloadType: 111, sequenceNumber: 7, timestamp: 960, ssrc: 42, csrc: [] });
+    expect(parsed.extensions.map((e) => [e.id, e.payload.toString("hex")])).toEqual([[1, "abcdef"], [20, "01"]]);
+    expect(bytes.subarray(parsed.payloadOffset).toString("hex")).toBe("0909");
+  });
+
+  it("truncated RTP headers still throw", () => {
+    expect(() => RtpHeader.deSerialize(hex("80 60 00 01 00 00"))).toThrow(RangeError);
+    expect(() => RtpHeader.deSerialize(hex("83 60 00 01 00 00 00 00 00 00 00 01 00 00 00 02"))).toThrow(RangeError);
+  });
+
+  it("RTCP header (RFC 3550 6.4.1)", () => {
+    expect(RtcpHeader.deSerialize(hex("a1 c8 00 06"))).toMatchObject({ version: 2, padding: true, count: 1, type: 200, length: 6 });
+    expect(() => RtcpHeader.deSerialize(hex("81 c8"))).toThrow(RangeError);
+  });
+
+  it("VP8 payload descriptor with a 15-bit picture id (RFC 7741 4.2)", () => {
+    const p = Vp8RtpPayload.deSerialize(hex("90 80 d2 34 10 02 00 9d 01 2a"));
+    expect(p).toMatchObject({ xBit: 1, sBit: 1, pid: 0, iBit: 1, mBit: 1, pictureId: 0x5234 });
+    expect(p.payload.toString("hex")).toBe("1002009d012a");
+    expect(Vp8RtpPayload.deSerialize(hex("90 80 7f 10")).pictureId).toBe(0x7f);
+  });
+});
+
+describe("patched SRTP (AES_CM_128_HMAC_SHA1_80)", () => {
+  it("derives session keys per RFC 3711 B.3", () => {
+    const ctx = session(hex("E1F97A0D3E018BE0D64FA32C06DE4139"), hex("0EC675AD498AFEEBB6960B3AABE6")).remoteContext as any;
+    expect(ctx.srtpSessionKey.toString("hex")).toBe("c61e7a93744f39ee10734afe3ff7a087");
+    expect(ctx.srtpSessionSalt.toString("hex")).toBe("30cbbc08863d8c85d49db34a9ae1");
+    expect(ctx.srtpSessionAuthTag.toString("hex")).toBe("cebe321f6ff7716b6fd4ab49af256a156d38baa4");
+  });
+
+  it("produces the AES-CM keystream of RFC 3711 B.2", () => {
+    const CipherAesCtr = (session(randomBytes(16), randomBytes(14)).remoteContext as any).cipher.constructor;
+    const cipher = new CipherAesCtr(
+      hex("2B7E151628AED2A6ABF7158809CF4F3C"), hex("F0F1F2F3F4F5F6F7F8F9FAFBFCFD"),
+      randomBytes(16), randomBytes(14), randomBytes(20), randomBytes(20),
+    );
+    const blocks = 0xff02;
+    const header = new RtpHeader({ sequenceNumber: 0, ssrc: 0, timestamp: 0, payloadType: 96 });
+    const out: Buffer = cipher.encryptRtp(header, Buffer.alloc(blocks * 16), 0);
+    const keystream = out.subarray(12, 12 + blocks * 16);
+    const block = (i: number) => keystream.subarray(i * 16, i * 16 + 16).toString("hex").toUpperCase();
+    expect(block(0)).toBe("E03EAD0935C95E80E166B16DD92B4EB4");
+    expect(block(1)).toBe("D23513162B02D0F72A43A2FE4A5F97AB");
+    expect(block(2)).toBe("41E95B3BB0A2E8DD477901E4FCA894C0");
+    expect(block(0xfeff)).toBe("EC8CDF7398607CB0F2D21675EA9EA1E4");
+    expect(block(0xff00)).toBe("362B7C3C6773516318A077D7FC5073AE");
+    expect(block(0xff01)).toBe("6A2CC3787889374FBEB4C81B17BA6C44");
+  });
+
+  it("decrypts what a plain RFC 3711 implementation protects, and the reverse, across a rollover", () => {
+    const s = session(randomBytes(16), randomBytes(14));
+    const ctx = s.remoteContext as any;
+    const reference = referenceSrtp(ctx.srtpSessionKey, ctx.srtpSessionSalt, ctx.srtpSessionAuthTag);
+    let roc = 0;
+    for (let i = 0; i < 40; i++) {
+      const seq = (65_520 + i) & 0xffff;
+      if (seq === 0) roc++;
+      const header = new RtpHeader({ payloadType: 96, sequenceNumber: seq, timestamp: i * 3000, ssrc: 0x1234, marker: i % 3 === 0,
+        extensions: i % 2 ? [{ id: 3, payload: Buffer.from([i, i + 1]) }] : [] });
+      const headerBytes = header.serialize(header.serializeSize);
+      const payload = randomBytes(1 + ((i * 97) % 1300));
+      const plain = Buffer.concat([headerBytes, payload]);
+      const wire = reference.protect(plain, headerBytes.length, roc);
+      expect(s.decrypt(wire).equals(plain)).toBe(true);
+    }
+    // Patched encrypt → reference bytes (the sender side uses the same code).
+    const tx = session(hex("E1F97A0D3E018BE0D64FA32C06DE4139"), hex("0EC675AD498AFEEBB6960B3AABE6"));
+    const txCtx = tx.localContext as any;
+    const ref = referenceSrtp(txCtx.srtpSessionKey, txCtx.srtpSessionSalt, txCtx.srtpSessionAuthTag);
+    const header = new RtpHeader({ payloadType: 111, sequenceNumber: 100, timestamp: 960, ssrc: 77 });
+    const payload = randomBytes(77);
+    const headerBytes = header.serialize(header.serializeSize);
+    expect(tx.encrypt(payload, header).equals(ref.protect(Buffer.concat([headerBytes, payload]), headerBytes.length))).toBe(true);
+  });
+
+  it("rejects a tampered packet and keeps its rollover state", () => {
+    const tx = session(hex("00112233445566778899aabbccddeeff"), hex("0102030405060708090a0b0c0d0e"));
+    const rx = session(hex("00112233445566778899aabbccddeeff"), hex("0102030405060708090a0b0c0d0e"));
+    const packet = (seq: number) => tx.encrypt(randomBytes(200), new RtpHeader({ payloadType: 96, sequenceNumber: seq, timestamp: seq, ssrc: 5 }));
+    expect(rx.decrypt(packet(1)).length).toBe(212);
+    const bad = packet(2);
+    bad[40]! ^= 1;
+    expect(() => rx.decrypt(bad)).toThrow(/authenticate/);
+    expect(rx.decrypt(packet(3)).length).toBe(212);
+  });
+
+  it("SRTCP round trip through the patched keystream", () => {
+    const tx = session(hex("00112233445566778899aabbccddeeff"), hex("0102030405060708090a0b0c0d0e"));
+    const rx = session(hex("00112233445566778899aabbccddeeff"), hex("0102030405060708090a0b0c0d0e"));
+    const rtcp = hex("80 c8 00 06 00 00 00 05 e0 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 00 00 00 02");
+    const txCipher = (tx.localContext as any).cipher;
+    const rxCipher = (rx.remoteContext as any).cipher;
+    const enc: Buffer = txCipher.encryptRTCP(rtcp, 1);
+    expect(enc.subarray(8, rtcp.length).equals(rtcp.subarray(8))).toBe(false);
+    const [dec] = rxCipher.decryptRTCP(enc);
+    expect(dec.equals(rtcp)).toBe(true);
+  });
+});
+
+describe("every install applies the patches", () => {
+  it("npm install runs patch-package, and the Docker image (which installs with --ignore-scripts) runs it too", async () => {
+    const { readFileSync } = await import("node:fs");
+    const root = new URL("..", import.meta.url);
+    const pkg = JSON.parse(readFileSync(new URL("package.json", root), "utf8"));
+    expect(pkg.scripts.postinstall).toMatch(/^patch-package --error-on-fail/);
+    expect(pkg.dependencies["patch-package"]).toBeDefined(); // also present with --omit=dev
+    const dockerfile = readFileSync(new URL("Dockerfile", root), "utf8");
+    expect(dockerfile).toMatch(/COPY patches/);
+    expect(dockerfile).toMatch(/patch-package --error-on-fail/);
+    const werift = JSON.parse(readFileSync(new URL("node_modules/werift/package.json", root), "utf8"));
+    expect(readFileSync(new URL(`patches/werift+${werift.version}.patch`, root), "utf8")).toContain("AesCmKeystream");
+  });
+});
