@@ -1,0 +1,48 @@
+// libdatachannel (node-datachannel: libjuice ICE, its own DTLS and SRTP) as an independent client stack:
+// it publishes the pre-encoded VP8 + Opus clip over /ws with RTCP sender reports, and the file is checked.
+import { mkdtempSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createRecbot, type Recbot } from "../../src/index.ts";
+import { frameIntervals } from "../../bench/frameIntervals.ts";
+import { makeClip, type Clip } from "../helpers/clip.ts";
+import { ndcCleanup, publishNdc } from "../helpers/ndcPublisher.ts";
+import { verifyRecording } from "../helpers/verifyRecording.ts";
+
+describe("a libdatachannel client publishes VP8+Opus over /ws", () => {
+  let recbot: Recbot;
+  let wsUrl: string;
+  let clip: Clip;
+  const dir = mkdtempSync(path.join(tmpdir(), "recbot-ndc-"));
+
+  beforeAll(async () => {
+    clip = await makeClip({ seconds: 5, intra: true });
+    recbot = await createRecbot({ host: "127.0.0.1", port: 0, recordingsDir: dir, iceAddresses: ["127.0.0.1"], logLevel: (process.env.RECBOT_TEST_LOG as "info") ?? "warn" });
+    wsUrl = (await recbot.listen()).replace("http", "ws") + "/ws";
+  });
+  afterAll(async () => {
+    await recbot?.close();
+    ndcCleanup();
+  });
+
+  it("records one WebM with both tracks, every frame, the sent duration and the sent frame intervals", async () => {
+    const result = await publishNdc({ url: wsUrl, clip });
+    expect(result.finished.state).toBe("finished");
+    const file = result.finished.file as string;
+    expect(path.dirname(file)).toBe(dir);
+    const check = await verifyRecording(result, { minFrameRatio: 1 });
+    expect(check.videoFramesRecorded).toBe(result.framesSent.video);
+    expect(check.audioFramesRecorded).toBe(result.framesSent.audio);
+    const meta = JSON.parse(await readFile(file.replace(/\.webm$/, ".json"), "utf8"));
+    expect(meta).toMatchObject({ state: "finished", tracks: [{ kind: "video", codec: "vp8" }, { kind: "audio", codec: "opus" }] });
+
+    expect(result.offerToKeyframeOnDiskMs, "offer→keyframe on disk").toBeLessThan(10_000);
+    // Frame intervals vs the RTP timestamps sent are measured per step by `npm run bench` (bench/frameIntervals.ts);
+    // here only that every frame of each track lines up with one sent (the file holds the frames sent, in order).
+    const intervals = await frameIntervals(file, result.rtpTimestamps);
+    expect(intervals.video.compared).toBe(result.framesSent.video - 1);
+    expect(intervals.audio.compared).toBe(result.framesSent.audio - 1);
+  });
+});
