@@ -2,6 +2,7 @@ import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { promisify } from "node:util";
 import type { Clip } from "../src/testkit/clip.ts";
+import { compareIntervals, type IntervalCheck } from "./frameIntervals.ts";
 
 const run = promisify(execFile);
 
@@ -19,6 +20,11 @@ export interface FileAnalysis {
   avOffsetMs: number;
   /** Worst deviation (ms) of any packet's timing from its track's median mapping: jumps and jitter in the file's timestamps. */
   timingSpreadMs: number;
+  /**
+   * Frame intervals in the file vs the sender's (the clip's timestamps, which the publishers' RTP timestamps
+   * follow), per track, over consecutive packets matched to the clip by content.
+   */
+  intervals: { video: IntervalCheck; audio: IntervalCheck };
 }
 
 /**
@@ -71,6 +77,9 @@ export async function analyzeFile(file: string, clip: Clip, index: Map<string, {
   const period = clip.seconds;
   const fold = (d: number, ref: number) => ref + ((((d - ref + period / 2) % period) + period) % period) - period / 2;
   const deltas = { video: [] as number[], audio: [] as number[] };
+  // For the intervals: the send time of each matched packet, unfolded (the clip loops; a gap shorter than one
+  // period between two matched packets — lost or unmatched frames — keeps its length).
+  const sentTimes = { video: [] as { file: number; sent: number; clip: number }[], audio: [] as { file: number; sent: number; clip: number }[] };
   let ref = NaN;
   for (const p of probe.packets ?? []) {
     const hit = p.data_hash && index.get(p.data_hash.replace(/^MD5:/i, ""));
@@ -78,6 +87,10 @@ export async function analyzeFile(file: string, clip: Clip, index: Map<string, {
     const d = Number(p.pts_time) - hit.time;
     if (Number.isNaN(ref)) ref = d;
     deltas[hit.kind].push(fold(d, ref));
+    const track = sentTimes[hit.kind];
+    const prev = track[track.length - 1];
+    const sent = prev ? prev.sent + ((((hit.time - prev.clip) % period) + period) % period) : hit.time;
+    track.push({ file: Number(p.pts_time), sent, clip: hit.time });
   }
   let avOffsetMs = NaN;
   let timingSpreadMs = NaN;
@@ -89,6 +102,7 @@ export async function analyzeFile(file: string, clip: Clip, index: Map<string, {
   }
   return {
     file,
+    intervals: { video: compareIntervals(sentTimes.video), audio: compareIntervals(sentTimes.audio) },
     frames: { video: count("video"), audio: count("audio") },
     decodeErrors: stderr.split("\n").map((l) => l.trim()).filter(Boolean),
     avOffsetMs,

@@ -1,7 +1,8 @@
 /**
  * Load generator, run as a child process of the bench (child_process.fork) so its CPU is apart from
- * the server's: `count` werift publishers, each sending the pre-encoded clip in real time over /ws
- * (src/testkit/publisher.ts), started evenly over `rampMs`.
+ * the server's: `count` publishers, each sending the pre-encoded clip in real time over /ws, started evenly
+ * over `rampMs`: libdatachannel peers (test/helpers/ndcPublisher.ts, the default: ~3–4× cheaper per publisher)
+ * or werift peers (src/testkit/publisher.ts).
  *
  * IPC in:  { type: "run", url, count, seconds, clip: ClipFiles, rampMs }
  * IPC out: { type: "sending" } once every publisher sends (or failed), { type: "sent" } when the first
@@ -10,6 +11,7 @@
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { readClip, type ClipFiles } from "../src/testkit/clip.ts";
 import { publish } from "../src/testkit/publisher.ts";
+import { ndcCleanup, publishNdc } from "../test/helpers/ndcPublisher.ts";
 
 export interface RunCommand {
   type: "run";
@@ -20,6 +22,7 @@ export interface RunCommand {
   rampMs: number;
   /** recbot's recordings directory (files are named relative to it; the keyframe-on-disk time is read there). */
   recordingsDir?: string;
+  publisher: "ndc" | "werift";
 }
 
 export interface PublisherResult {
@@ -32,6 +35,8 @@ export interface PublisherResult {
   secondsSent?: number;
   file?: string;
   state?: string;
+  /** Peer connections tried before one connected (ndc publishers retry, see ndcPublisher.ts). */
+  connectAttempts?: number;
 }
 
 export interface LoadgenDone {
@@ -60,11 +65,12 @@ async function run(cmd: RunCommand): Promise<void> {
     await new Promise((r) => setTimeout(r, (cmd.rampMs * i) / cmd.count));
     let started = false;
     try {
-      const r = await publish({
+      const publishOptions = {
         url: cmd.url, clip, seconds: cmd.seconds, recordingsDir: cmd.recordingsDir,
         onSending: () => ((started = true), accountStart()),
         onSent: accountEnd,
-      });
+      };
+      const r = cmd.publisher === "ndc" ? await publishNdc(publishOptions) : { ...(await publish(publishOptions)), connectAttempts: 1 };
       return {
         ok: r.finished.state === "finished",
         error: r.finished.error,
@@ -75,6 +81,7 @@ async function run(cmd: RunCommand): Promise<void> {
         secondsSent: r.secondsSent,
         file: r.finished.file,
         state: r.finished.state,
+        connectAttempts: r.connectAttempts,
       };
     } catch (err) {
       if (!started) accountStart();
@@ -84,6 +91,7 @@ async function run(cmd: RunCommand): Promise<void> {
   };
   const publishers = await Promise.all(Array.from({ length: cmd.count }, (_, i) => one(i)));
   lag.disable();
+  if (cmd.publisher === "ndc") ndcCleanup();
   const done: LoadgenDone = { type: "done", publishers, lag: { p99Ms: lag.percentile(99) / 1e6, maxMs: lag.max / 1e6 } };
   send(done);
 }

@@ -87,7 +87,7 @@ async function main(): Promise<void> {
     for (const server of options.baseline ? (["recbot", "baseline"] as const) : (["recbot"] as const)) {
       const profFile = options.cpuProf && server === "recbot" ? path.join(mkdtempSync(path.join(tmpdir(), "recbot-prof-")), `recbot-N${n}.cpuprofile`) : undefined;
       const r: StepResult & { profile?: ProfileSummary & { file: string } } = await runStep({
-        server, n, seconds: options.seconds, rampMs: options.rampMs ?? Math.max(1000, 100 * n), loadgenProcs: options.loadgenProcs,
+        server, n, seconds: options.seconds, rampMs: options.rampMs ?? Math.max(1000, 100 * n), loadgenProcs: options.loadgenProcs, publisher: options.publisher,
         clip, clipIndex: index, avZeroMs, cpuProfFile: profFile, keep: options.keep, workers: options.workers,
       });
       const prof = profFile;

@@ -33,6 +33,8 @@ export interface BenchOptions {
   noNetns: boolean;
   /** recbot's `workers` option (worker threads for sessions); the baseline ignores it. */
   workers: number;
+  /** Who publishes: "ndc" (libdatachannel, cheap: the default) or "werift" (the integration tests' publisher). */
+  publisher: "ndc" | "werift";
 }
 
 const DEFAULT_STEPS = [1, 2, 5, 10, 20, 30, 40, 50, 70, 100, 150, 200];
@@ -49,6 +51,7 @@ export const usage = `usage: npm run bench -- [options]     (every option also r
   --cpu-prof                profile recbot's steady window (V8 CPU profiler, as node --cpu-prof) and print the top functions
   --out bench/results       result directory;  --tag NAME  file name suffix
   --workers 1               recbot's workers option (sessions in N worker threads)
+  --publisher ndc           ndc (node-datachannel/libdatachannel, default) or werift publishers
   --keep                    keep recordings;   --no-netns  don't enter a loopback-only network namespace`;
 
 export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): BenchOptions {
@@ -59,7 +62,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
       steps: { type: "string" }, seconds: { type: "string" }, "ramp-ms": { type: "string" },
       "no-baseline": { type: "boolean" }, "max-loss": { type: "string" }, "max-cpu": { type: "string" },
       "loadgen-procs": { type: "string" }, "clip-seconds": { type: "string" }, "cpu-prof": { type: "boolean" },
-      out: { type: "string" }, workers: { type: "string" }, tag: { type: "string" }, keep: { type: "boolean" }, "no-netns": { type: "boolean" },
+      out: { type: "string" }, workers: { type: "string" }, publisher: { type: "string" }, tag: { type: "string" }, keep: { type: "boolean" }, "no-netns": { type: "boolean" },
       help: { type: "boolean" },
     },
   });
@@ -96,5 +99,11 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     keep: get("keep") === "true",
     noNetns: get("no-netns") === "true",
     workers: Math.max(1, Math.round(num("workers", 1))),
+    publisher: publisherOf(get("publisher")),
   };
+}
+
+function publisherOf(text: string | undefined): "ndc" | "werift" {
+  if (text === undefined || text === "ndc" || text === "werift") return text ?? "ndc";
+  throw new Error(`--publisher: expected ndc or werift, got "${text}"`);
 }

@@ -80,7 +80,7 @@ export function treeCpu(root: number): TreeCpu {
 }
 
 /** Proportional set size (shared pages split among their users): what a process really adds. */
-function pssBytes(pid: number): number {
+export function pssBytes(pid: number): number {
   try {
     const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"));
     return m ? Number(m[1]) * 1024 : NaN;
@@ -91,6 +91,7 @@ function pssBytes(pid: number): number {
 
 export interface MemorySample {
   rootRssBytes: number;
+  rootPssBytes: number;
   /** One entry per live ffmpeg descendant. */
   ffmpeg: { rssBytes: number; pssBytes: number }[];
 }
@@ -99,6 +100,7 @@ export function memory(root: number): MemorySample {
   const r = readStat(root);
   return {
     rootRssBytes: r?.rssBytes ?? NaN,
+    rootPssBytes: pssBytes(root),
     ffmpeg: descendants(root).filter((d) => d.comm === "ffmpeg").map((d) => ({ rssBytes: d.rssBytes, pssBytes: pssBytes(d.pid) })),
   };
 }

@@ -8,6 +8,11 @@ export function isClean(r: StepResult): boolean {
   return r.publishersOk === r.n && r.frames.video.lost === 0 && r.frames.audio.lost === 0 && r.decodeErrors.files === 0 && r.containerErrors.files === 0;
 }
 
+/** Clean, in sync, and every frame interval in every file within 1 ms of the one sent. */
+export function isExact(r: StepResult): boolean {
+  return isCleanAndInSync(r) && r.intervals.compared > 0 && r.intervals.off === 0;
+}
+
 /** Clean, and audio and video within ±20 ms of how they were sent. */
 export function isCleanAndInSync(r: StepResult): boolean {
   return isClean(r) && r.av.maxAbsOffsetMs !== null && r.av.maxAbsOffsetMs <= 20;
@@ -23,7 +28,8 @@ export function markdownTable(results: StepResult[]): string {
     "N", "server", "CPU % core (tree / node / busiest thread)", "CPU-ms per stream-s (steady / total)", "node RSS MB (peak / per session)",
     "ffmpeg MB per session (RSS / PSS)", "video frames sent / lost", "audio frames sent / lost", "files with decode / container errors",
     "offer→answer ms p50 / p95", "offer→keyframe on disk ms p50 / p95", "bye→file final ms p50 / p95", "event-loop lag p99 ms",
-    "max A/V offset ms (timing spread)", "load gen CPU %", "other CPU %",
+    "max A/V offset ms (timing spread)", "intervals off > 1 ms (files / intervals / worst ms)", "PSS MB per session (node + ffmpeg)",
+    "load gen CPU % (per publisher)", "other CPU %",
   ];
   const rows = results.map((r) => [
     r.loadgenLimited ? `${r.n} ⚠` : r.n, r.server,
@@ -37,7 +43,9 @@ export function markdownTable(results: StepResult[]): string {
     pair(r.latencyMs.offerToAnswer), pair(r.latencyMs.offerToKeyframeOnDisk), pair(r.latencyMs.byeToFinalized),
     f(r.eventLoopLagMs.p99),
     `${f(r.av.maxAbsOffsetMs)} (${f(r.av.maxTimingSpreadMs)})`,
-    f(r.loadgen.steadyPct), f(r.otherSteadyPct),
+    r.intervals ? `${r.intervals.filesWithOff} / ${r.intervals.off} of ${r.intervals.compared} / ${f(r.intervals.worstMs, 2)}` : "–",
+    r.memory.pssPerSessionMB !== undefined ? `${f(r.memory.pssPerSessionMB)} (${f(r.memory.nodePssPerSessionMB)} + ${r.server === "recbot" ? f(r.memory.ffmpegPssPerSessionMB) : "0"})` : "–",
+    `${f(r.loadgen.steadyPct)} (${f(r.loadgen.steadyPctPerPublisher, 2)})`, f(r.otherSteadyPct),
   ]);
   const table = [`| ${head.join(" | ")} |`, `|${head.map(() => " --- ").join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
   const warn = results.some((r) => r.loadgenLimited)
@@ -93,6 +101,8 @@ export interface Headline {
   kneeN: number | null;
   /** …and also kept A/V within ±20 ms. */
   kneeNInSync: number | null;
+  /** …and also every frame interval within 1 ms of the one sent. */
+  kneeNExact: number | null;
   /** recbot CPU-ms per recorded stream-second at N=20, or at the step nearest to 20. */
   cpuMsPerStreamSecond: { n: number; steady: number | null; total: number | null } | null;
   baselineCpuMsPerStreamSecond: { n: number; steady: number | null; total: number | null } | null;
@@ -102,6 +112,7 @@ export function headline(results: StepResult[]): Headline {
   const recbot = results.filter((r) => r.server === "recbot");
   const clean = recbot.filter(isClean).map((r) => r.n);
   const inSync = recbot.filter(isCleanAndInSync).map((r) => r.n);
+  const exact = recbot.filter(isExact).map((r) => r.n);
   const near = (rs: StepResult[]) => [...rs].sort((a, b) => Math.abs(a.n - 20) - Math.abs(b.n - 20) || b.n - a.n)[0];
   const r20 = near(recbot);
   const b20 = r20 ? results.find((r) => r.server === "baseline" && r.n === r20.n) : undefined;
@@ -109,6 +120,7 @@ export function headline(results: StepResult[]): Headline {
   return {
     kneeN: clean.length ? Math.max(...clean) : null,
     kneeNInSync: inSync.length ? Math.max(...inSync) : null,
+    kneeNExact: exact.length ? Math.max(...exact) : null,
     cpuMsPerStreamSecond: cpu(r20),
     baselineCpuMsPerStreamSecond: cpu(b20),
   };
@@ -118,7 +130,7 @@ export function headlineText(h: Headline): string {
   const cpu = h.cpuMsPerStreamSecond;
   const base = h.baselineCpuMsPerStreamSecond;
   return [
-    `Largest N with zero lost frames and no decode or container errors: ${h.kneeN ?? "none"} (also A/V within ±20 ms: ${h.kneeNInSync ?? "none"})`,
+    `Largest N with zero lost frames and no decode or container errors: ${h.kneeN ?? "none"} (also A/V within ±20 ms: ${h.kneeNInSync ?? "none"}; also every frame interval within 1 ms: ${h.kneeNExact ?? "none"})`,
     cpu ? `recbot CPU-ms per stream-second at N=${cpu.n}: ${f(cpu.steady, 2)} steady, ${f(cpu.total, 2)} over the whole step` +
       (base ? ` (werift MediaRecorder: ${f(base.steady, 2)} / ${f(base.total, 2)})` : "") : "",
   ].filter(Boolean).join("\n");

@@ -20,6 +20,7 @@ export interface StepInput {
   seconds: number;
   rampMs: number;
   loadgenProcs: number;
+  publisher: "ndc" | "werift";
   clip: Clip;
   clipIndex: Map<string, { kind: "video" | "audio"; time: number }>;
   /** A/V offset of ffmpeg's own mux of the clip (the zero point, see referenceAvOffsetMs). */
@@ -62,6 +63,11 @@ export interface StepResult {
     ffmpegProcesses: number;
     ffmpegRssPerSessionMB: number | null;
     ffmpegPssPerSessionMB: number | null;
+    /** The server's Node process PSS: peak over the steady window, and (peak − idle) ÷ N. */
+    nodeMaxPssMB: number | null;
+    nodePssPerSessionMB: number | null;
+    /** What one more session costs: Node's PSS per session + one ffmpeg's PSS. */
+    pssPerSessionMB: number | null;
   };
   frames: {
     video: { sent: number; recorded: number; lost: number };
@@ -81,7 +87,23 @@ export interface StepResult {
   };
   eventLoopLagMs: { p99: number | null; max: number | null };
   av: { maxAbsOffsetMs: number | null; maxTimingSpreadMs: number | null; filesMeasured: number };
-  loadgen: { steadyPct: number | null; totalMs: number | null; lagP99Ms: number | null; maxLateMs: number | null; keyframesOnRequest: number };
+  /**
+   * Frame intervals in every file vs what was sent (bench/frameIntervals.ts): consecutive frames compared,
+   * intervals off by more than 1 ms, files with any, and the worst deviation (ms).
+   */
+  intervals: { compared: number; off: number; filesWithOff: number; worstMs: number | null; video: { off: number; worstMs: number | null }; audio: { off: number; worstMs: number | null } };
+  loadgen: {
+    publisher: "ndc" | "werift";
+    steadyPct: number | null;
+    /** steadyPct ÷ N: the generator's own cost per publisher (% of one core). */
+    steadyPctPerPublisher: number | null;
+    totalMs: number | null;
+    lagP99Ms: number | null;
+    maxLateMs: number | null;
+    keyframesOnRequest: number;
+    /** Peer connections that had to be retried (libjuice's missing nomination, see ndcPublisher.ts). */
+    connectRetries: number;
+  };
   /**
    * The load generator fell more than LATE_LIMIT_MS behind its real-time schedule: it then sent a burst,
    * which no browser does, so losses in this step are not all the server's doing.
@@ -152,7 +174,7 @@ export async function runStep(input: StepInput): Promise<StepResult> {
     server.resetLag();
     loadgens.forEach((l, i) => {
       const count = Math.floor(n / procs) + (i < n % procs ? 1 : 0);
-      const cmd: RunCommand = { type: "run", url, count, seconds, clip: input.clip.files, rampMs: input.rampMs, recordingsDir: dir };
+      const cmd: RunCommand = { type: "run", url, count, seconds, clip: input.clip.files, rampMs: input.rampMs, recordingsDir: dir, publisher: input.publisher };
       l.child.send(cmd);
     });
 
@@ -164,12 +186,14 @@ export async function runStep(input: StepInput): Promise<StepResult> {
     const ls0 = lgCpu();
     const m0 = machineCpu();
     let peakRss = idle.rootRssBytes;
+    let peakPss = idle.rootPssBytes;
     let ffmpegCount = 0;
     let ffmpegRss = NaN;
     let ffmpegPss = NaN;
     const sample = () => {
       const m = memory(server.pid);
       peakRss = Math.max(peakRss, m.rootRssBytes);
+      if (Number.isFinite(m.rootPssBytes)) peakPss = Math.max(peakPss, m.rootPssBytes);
       if (m.ffmpeg.length >= ffmpegCount) {
         ffmpegCount = m.ffmpeg.length;
         const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
@@ -264,6 +288,9 @@ export async function runStep(input: StepInput): Promise<StepResult> {
         ffmpegProcesses: ffmpegCount,
         ffmpegRssPerSessionMB: round(ffmpegRss / MB, 2),
         ffmpegPssPerSessionMB: round(ffmpegPss / MB, 2),
+        nodeMaxPssMB: round(peakPss / MB),
+        nodePssPerSessionMB: round((peakPss - idle.rootPssBytes) / MB / n, 2),
+        pssPerSessionMB: round((peakPss - idle.rootPssBytes) / MB / n + (kind === "recbot" ? ffmpegPss / MB : 0), 2),
       },
       frames: { ...frames, lostFraction: round(totalSent ? totalLost / totalSent : NaN, 4), filesWithLoss, files: files.length },
       decodeErrors: errorsWhere(files, (line) => !CONTAINER.test(line)),
@@ -279,8 +306,12 @@ export async function runStep(input: StepInput): Promise<StepResult> {
         maxTimingSpreadMs: round(av.length ? Math.max(...av.map((f) => f.timingSpreadMs)) : NaN),
         filesMeasured: av.length,
       },
+      intervals: intervalSummary(files),
       loadgen: {
+        publisher: input.publisher,
         steadyPct: round(steady((100 * lgSteadyMs) / steadyMs)),
+        steadyPctPerPublisher: round(steady((100 * lgSteadyMs) / steadyMs / n), 2),
+        connectRetries: publishers.reduce((a, p) => a + Math.max(0, (p.connectAttempts ?? 1) - 1), 0),
         totalMs: round(l1.treeMs - l0.treeMs, 0),
         lagP99Ms: round(Math.max(...done.map((d) => d.lag.p99Ms))),
         maxLateMs: round(Math.max(0, ...publishers.map((p) => p.framesSent?.maxLateMs ?? 0))),
@@ -300,4 +331,22 @@ export async function runStep(input: StepInput): Promise<StepResult> {
     if (input.keep) console.log(`recordings kept in ${dir}`);
     else rmSync(dir, { recursive: true, force: true });
   }
+}
+
+function intervalSummary(files: FileAnalysis[]): StepResult["intervals"] {
+  const worst = (xs: number[]) => (xs.length ? round(Math.max(...xs), 2) : null);
+  const per = (kind: "video" | "audio") => ({
+    off: files.reduce((a, f) => a + f.intervals[kind].off, 0),
+    worstMs: worst(files.map((f) => f.intervals[kind].worstMs)),
+  });
+  const video = per("video");
+  const audio = per("audio");
+  return {
+    compared: files.reduce((a, f) => a + f.intervals.video.compared + f.intervals.audio.compared, 0),
+    off: video.off + audio.off,
+    filesWithOff: files.filter((f) => f.intervals.video.off + f.intervals.audio.off > 0).length,
+    worstMs: worst(files.flatMap((f) => [f.intervals.video.worstMs, f.intervals.audio.worstMs])),
+    video,
+    audio,
+  };
 }
