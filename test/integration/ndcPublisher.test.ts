@@ -27,7 +27,7 @@ describe("a libdatachannel client publishes VP8+Opus over /ws", () => {
     ndcCleanup();
   });
 
-  it("records one WebM with both tracks, every frame, the sent duration and the sent frame intervals", async () => {
+  it("records one WebM with both tracks, every frame sent, in order, and the sent duration", async () => {
     const result = await publishNdc({ url: wsUrl, clip });
     expect(result.finished.state).toBe("finished");
     const file = result.finished.file as string;

@@ -7,10 +7,16 @@ export function containerFor(codecs: readonly CodecName[]): StreamContainer {
   return codecs.every((c) => webm.has(c)) ? "webm" : "mkv";
 }
 
-/** ffmpeg options for reading recbot's Matroska stream from stdin. */
+/**
+ * ffmpeg options for reading recbot's Matroska stream from stdin. recbot writes that stream itself and its
+ * header already holds every codec parameter ffmpeg needs for `-c copy` (codec, Opus header, video size), so
+ * ffmpeg needs no probing: it reads the header and starts writing. With the former 64 KiB / 0.5 s of probing,
+ * the first keyframe reached the disk up to half a second later and ffmpeg held that much media in memory.
+ * (Measured on Debian's ffmpeg 5.1: most of its ~10 MB private memory is relocated shared-library data, which
+ * no option changes; see docs/bench.md.)
+ */
 export function inputOptions(): string[] {
-  // Codec parameters are all in the stream header; small probing makes the first frame reach disk sooner.
-  return ["-probesize", "65536", "-analyzeduration", "500000"];
+  return ["-probesize", "32", "-analyzeduration", "0", "-fpsprobesize", "0"];
 }
 
 /** ffmpeg options for the output file: copy, flush often so a killed process leaves a playable file. */
