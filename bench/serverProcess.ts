@@ -13,6 +13,8 @@ export interface ServerOptions {
   recordingsDir: string;
   /** recbot's workers option. */
   workers?: number;
+  /** A recbot checkout to run the server from (default: this one), e.g. an older version for a paired comparison. */
+  tree?: string;
 }
 
 export interface Lag {
@@ -32,14 +34,14 @@ export class ServerProcess {
   /** How many sessions recbot closed for each reason (bye, ice_failed, connect_timeout, …). */
   readonly closeReasons: Record<string, number> = {};
 
-  constructor({ kind, recordingsDir, workers = 1 }: ServerOptions) {
+  constructor({ kind, recordingsDir, workers = 1, tree = root }: ServerOptions) {
     const nodeArgs = ["--import", path.join(root, "bench/lagProbe.ts")];
     const entry = kind === "recbot" ? ["src/cli/main.ts", "serve"] : ["bench/baseline/server.ts"];
     const env = kind === "recbot"
       ? { RECBOT_HOST: "127.0.0.1", RECBOT_PORT: "0", RECBOT_RECORDINGS_DIR: recordingsDir, RECBOT_ICE_ADDRESSES: "127.0.0.1", RECBOT_LOG_LEVEL: "info", RECBOT_WORKERS: String(workers) }
       : { BASELINE_DIR: recordingsDir, BASELINE_PORT: "0" };
     this.child = spawn(process.execPath, [...nodeArgs, ...entry], {
-      cwd: root,
+      cwd: tree,
       env: { ...process.env, ...env },
       stdio: ["ignore", "pipe", "pipe", "ipc"],
     });

@@ -133,7 +133,7 @@ function errorsWhere(files: FileAnalysis[], match: (line: string) => boolean): {
   return { files: hits.length, sample: hits.flatMap(({ f, lines }) => lines.slice(0, 2).map((e) => `${path.basename(f.file)}: ${e}`)).slice(0, 4) };
 }
 
-class Loadgen {
+export class Loadgen {
   readonly child: ChildProcess;
   readonly sending: Promise<void>;
   readonly sent: Promise<void>;

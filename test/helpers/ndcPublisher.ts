@@ -117,7 +117,7 @@ export interface NdcPublishOptions {
   url: string;
   clip: Clip;
   seconds?: number;
-  /** Give up on one attempt when the peer is not connected after this long (default 4 s). */
+  /** Give up on one attempt when the peer is not connected after this long (default 6 s). */
   connectTimeoutMs?: number;
   /** Attempts in all (default 3); see the header comment. */
   attempts?: number;
@@ -209,7 +209,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Publishes the clip to recbot's /ws with libdatachannel and waits for the finished recording. */
 export async function publishNdc(options: NdcPublishOptions): Promise<NdcPublishResult> {
-  const { url, clip, seconds = clip.seconds, connectTimeoutMs = 4000, attempts = 3 } = options;
+  const { url, clip, seconds = clip.seconds, connectTimeoutMs = 6000, attempts = 3 } = options;
   let c: Connected | undefined;
   let connectAttempts = 0;
   for (let lastError: unknown; !c; ) {
