@@ -1,16 +1,18 @@
 // Microbenchmark of werift's per-packet receive path, without sockets or an event loop:
 // SRTP decrypt (AES-CM + HMAC-SHA1-80) → RTP header parse → VP8 payload descriptor parse, the same calls
 // werift's DTLS transport and recbot's depacketizer make for every received video packet.
-// Run: npm exec -- node bench/weriftReceive.ts [packets]   (prints CPU µs per packet, best of 5 rounds).
+// Run: npm exec -- node bench/weriftReceive.ts [packets] [cm|gcm]   (SRTP profile: AES_CM_128_HMAC_SHA1_80, the
+// default, or AEAD_AES_128_GCM, which libdatachannel and browsers may negotiate)   (prints CPU µs per packet, best of 5 rounds).
 import { randomBytes } from "node:crypto";
-import { ProtectionProfileAes128CmHmacSha1_80, RtpHeader, RtpPacket, SrtpSession, Vp8RtpPayload } from "werift";
+import { ProtectionProfileAeadAes128Gcm, ProtectionProfileAes128CmHmacSha1_80, RtpHeader, RtpPacket, SrtpSession, Vp8RtpPayload } from "werift";
 
 const count = Number(process.argv[2] ?? 100_000);
 const key = randomBytes(16);
-const salt = randomBytes(14);
+const salt = randomBytes(process.argv[3] === "gcm" ? 12 : 14);
 const keys = { localMasterKey: key, localMasterSalt: salt, remoteMasterKey: key, remoteMasterSalt: salt };
-const sender = new SrtpSession({ keys, profile: ProtectionProfileAes128CmHmacSha1_80 });
-const receiver = new SrtpSession({ keys, profile: ProtectionProfileAes128CmHmacSha1_80 });
+const profile = process.argv[3] === "gcm" ? ProtectionProfileAeadAes128Gcm : ProtectionProfileAes128CmHmacSha1_80;
+const sender = new SrtpSession({ keys, profile });
+const receiver = new SrtpSession({ keys, profile });
 
 // 1,200-byte packets like a browser's VP8: one-byte header extensions (abs-send-time, transport-cc),
 // a VP8 descriptor with a 15-bit picture id.
@@ -44,4 +46,4 @@ for (let r = 0; r < 5; r++) {
   const used = process.cpuUsage(before);
   rounds.push((used.user + used.system) / count);
 }
-console.log(JSON.stringify({ packets: count, cpuUsPerPacketBest: +Math.min(...rounds).toFixed(3), rounds: rounds.map((r) => +r.toFixed(2)), check }));
+console.log(JSON.stringify({ profile: process.argv[3] ?? "cm", packets: count, cpuUsPerPacketBest: +Math.min(...rounds).toFixed(3), rounds: rounds.map((r) => +r.toFixed(2)), check }));

@@ -7,10 +7,12 @@ import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
 import {
   Event,
+  ProtectionProfileAeadAes128Gcm,
   ProtectionProfileAes128CmHmacSha1_80,
   RtcpHeader,
   RtpHeader,
   RtpPacket,
+  RTCRtpReceiver,
   SrtpSession,
   Vp8RtpPayload,
   getBit,
@@ -23,9 +25,9 @@ function referenceGetBit(bits: number, start: number, length = 1): number {
   return Number.parseInt(bits.toString(2).padStart(8, "0").slice(start, start + length), 2);
 }
 
-function session(masterKey: Buffer, masterSalt: Buffer) {
+function session(masterKey: Buffer, masterSalt: Buffer, profile = ProtectionProfileAes128CmHmacSha1_80) {
   const keys = { localMasterKey: masterKey, localMasterSalt: masterSalt, remoteMasterKey: masterKey, remoteMasterSalt: masterSalt };
-  return new SrtpSession({ keys, profile: ProtectionProfileAes128CmHmacSha1_80 });
+  return new SrtpSession({ keys, profile });
 }
 
 /** SRTP per RFC 3711 written plainly (a new AES-CTR cipher and HMAC per packet), to cross-check the patched code. */
@@ -69,6 +71,14 @@ describe("werift patches are applied", () => {
     expect(cipher.decryptRtp.toString()).not.toContain("createDecipheriv");
   });
 
+  it("SRTP AEAD_AES_128_GCM writes its IV in place and the receiver sorts its codecs once", () => {
+    const cipher = (session(randomBytes(16), randomBytes(12), ProtectionProfileAeadAes128Gcm).remoteContext as any).cipher;
+    expect(cipher.rtpIv?.length).toBe(12);
+    expect(cipher.decryptRtp.toString()).not.toContain("growBufferSize");
+    const receiver = Object.getOwnPropertyDescriptor(RTCRtpReceiver.prototype, "codecArray")!.get!.toString();
+    expect(receiver).toContain("codecArrayCache");
+  });
+
   it("the CommonJS build carries the same patches", () => {
     const require = createRequire(import.meta.url);
     const cjs = require("werift");
@@ -78,6 +88,12 @@ describe("werift patches are applied", () => {
       profile: ProtectionProfileAes128CmHmacSha1_80,
     }).remoteContext.cipher;
     expect(cipher.srtpKeystream?.ecb).toBeDefined();
+    const gcm = new cjs.SrtpSession({
+      keys: { localMasterKey: randomBytes(16), localMasterSalt: randomBytes(12), remoteMasterKey: randomBytes(16), remoteMasterSalt: randomBytes(12) },
+      profile: ProtectionProfileAeadAes128Gcm,
+    }).remoteContext.cipher;
+    expect(gcm.decryptRtp.toString()).not.toContain("growBufferSize");
+    expect(Object.getOwnPropertyDescriptor(cjs.RTCRtpReceiver.prototype, "codecArray").get.toString()).toContain("codecArrayCache");
   });
 });
 
@@ -210,6 +226,42 @@ describe("patched SRTP (AES_CM_128_HMAC_SHA1_80)", () => {
     expect(enc.subarray(8, rtcp.length).equals(rtcp.subarray(8))).toBe(false);
     const [dec] = rxCipher.decryptRTCP(enc);
     expect(dec.equals(rtcp)).toBe(true);
+  });
+});
+
+describe("patched SRTP (AEAD_AES_128_GCM, RFC 7714)", () => {
+  it("decrypts what a plain RFC 7714 implementation protects, and rejects a tampered packet", () => {
+    const s = session(randomBytes(16), randomBytes(12), ProtectionProfileAeadAes128Gcm);
+    const ctx = s.remoteContext as any;
+    const key: Buffer = ctx.srtpSessionKey;
+    const salt: Buffer = ctx.srtpSessionSalt;
+    const protect = (plain: Buffer, headerLength: number, roc: number) => {
+      // RFC 7714 8.1: IV = (00 00 || SSRC || ROC || SEQ) XOR salt; AAD = the RTP header; 16-byte tag
+      const iv = Buffer.alloc(12);
+      iv.writeUInt32BE(plain.readUInt32BE(8), 2);
+      iv.writeUInt32BE(roc, 6);
+      iv.writeUInt16BE(plain.readUInt16BE(2), 10);
+      for (let i = 0; i < 12; i++) iv[i]! ^= salt[i]!;
+      const gcm = createCipheriv("aes-128-gcm", key, iv);
+      gcm.setAAD(plain.subarray(0, headerLength));
+      const body = Buffer.concat([gcm.update(plain.subarray(headerLength)), gcm.final()]);
+      return Buffer.concat([plain.subarray(0, headerLength), body, gcm.getAuthTag()]);
+    };
+    let roc = 0;
+    for (let i = 0; i < 30; i++) {
+      const seq = (65_530 + i) & 0xffff;
+      if (seq === 0) roc++;
+      const header = new RtpHeader({ payloadType: 111, sequenceNumber: seq, timestamp: i * 960, ssrc: 0xabcdef,
+        extensions: i % 2 ? [{ id: 1, payload: Buffer.from([i]) }] : [] });
+      const headerBytes = header.serialize(header.serializeSize);
+      const plain = Buffer.concat([headerBytes, randomBytes(1 + ((i * 131) % 1200))]);
+      expect(s.decrypt(protect(plain, headerBytes.length, roc)).equals(plain)).toBe(true);
+    }
+    const header = new RtpHeader({ payloadType: 111, sequenceNumber: 40, timestamp: 0, ssrc: 0xabcdef });
+    const headerBytes = header.serialize(header.serializeSize);
+    const bad = protect(Buffer.concat([headerBytes, randomBytes(100)]), headerBytes.length, roc);
+    bad[20]! ^= 1;
+    expect(() => s.decrypt(bad)).toThrow(/authenticate/);
   });
 });
 
