@@ -15,7 +15,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs, promisify } from "node:util";
-import { makeClip } from "../test/helpers/clip.ts";
+import { makeClip } from "../src/testkit/clip.ts";
 import type { RunCommand } from "./loadgen.ts";
 import { treeCpu } from "./procStats.ts";
 import { ServerProcess } from "./serverProcess.ts";

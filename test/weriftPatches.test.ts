@@ -25,7 +25,7 @@ function referenceGetBit(bits: number, start: number, length = 1): number {
   return Number.parseInt(bits.toString(2).padStart(8, "0").slice(start, start + length), 2);
 }
 
-function session(masterKey: Buffer, masterSalt: Buffer, profile = ProtectionProfileAes128CmHmacSha1_80) {
+function session(masterKey: Buffer, masterSalt: Buffer, profile: number = ProtectionProfileAes128CmHmacSha1_80) {
   const keys = { localMasterKey: masterKey, localMasterSalt: masterSalt, remoteMasterKey: masterKey, remoteMasterSalt: masterSalt };
   return new SrtpSession({ keys, profile });
 }
@@ -93,7 +93,7 @@ describe("werift patches are applied", () => {
       profile: ProtectionProfileAeadAes128Gcm,
     }).remoteContext.cipher;
     expect(gcm.decryptRtp.toString()).not.toContain("growBufferSize");
-    expect(Object.getOwnPropertyDescriptor(cjs.RTCRtpReceiver.prototype, "codecArray").get.toString()).toContain("codecArrayCache");
+    expect(Object.getOwnPropertyDescriptor(cjs.RTCRtpReceiver.prototype, "codecArray")!.get!.toString()).toContain("codecArrayCache");
   });
 });
 

@@ -12,9 +12,9 @@
  */
 import { statSync } from "node:fs";
 import nodeDataChannel from "node-datachannel";
-import type { Clip } from "./clip.ts";
-import type { SendStats } from "./clipSender.ts";
-import { WsClient } from "./wsClient.ts";
+import type { Clip } from "../../src/testkit/clip.ts";
+import type { SendStats } from "../../src/testkit/pacer.ts";
+import { WsClient } from "../../src/testkit/wsClient.ts";
 
 const { PeerConnection, Video, Audio, RtpPacketizationConfig, RtcpSrReporter, RtcpNackResponder } = nodeDataChannel;
 type PeerConnection = InstanceType<typeof PeerConnection>;

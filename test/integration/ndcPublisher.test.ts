@@ -7,7 +7,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRecbot, type Recbot } from "../../src/index.ts";
 import { frameIntervals } from "../../bench/frameIntervals.ts";
-import { makeClip, type Clip } from "../helpers/clip.ts";
+import { makeClip, type Clip } from "../../src/testkit/clip.ts";
 import { ndcCleanup, publishNdc } from "../helpers/ndcPublisher.ts";
 import { verifyRecording } from "../helpers/verifyRecording.ts";
 
