@@ -54,6 +54,13 @@ describe("npm run bench (smoke: N=1 for 3 s)", () => {
     // Per-thread CPU comes from /proc/<pid>/task/<tid>/stat: no thread can use more than its whole process.
     for (const t of recbot.cpu.steadyThreads) expect(t.pct).toBeLessThanOrEqual(recbot.cpu.steadyNodePct + 1);
     expect(isNumber(recbot.memory.ffmpegPssPerSessionMB)).toBe(true);
+    // The default publisher is libdatachannel; its cost per publisher, Node's PSS and the file's frame intervals are measured.
+    expect(recbot.loadgen.publisher).toBe("ndc");
+    expect(isNumber(recbot.loadgen.steadyPctPerPublisher)).toBe(true);
+    expect(isNumber(recbot.memory.nodeMaxPssMB)).toBe(true);
+    expect(isNumber(recbot.memory.pssPerSessionMB)).toBe(true);
+    expect(recbot.intervals.compared).toBeGreaterThan(100);
+    expect(recbot.intervals.off).toBeLessThanOrEqual(recbot.intervals.compared);
     expect(recbot.frames.video.recorded).toBeGreaterThan(0);
     expect(recbot.decodeErrors.files).toBe(0);
     expect(recbot.containerErrors.files).toBe(0);
