@@ -8,15 +8,22 @@ export function containerFor(codecs: readonly CodecName[]): StreamContainer {
 }
 
 /**
- * ffmpeg options for reading recbot's Matroska stream from stdin. recbot writes that stream itself and its
- * header already holds every codec parameter ffmpeg needs for `-c copy` (codec, Opus header, video size), so
- * ffmpeg needs no probing: it reads the header and starts writing. With the former 64 KiB / 0.5 s of probing,
- * the first keyframe reached the disk up to half a second later and ffmpeg held that much media in memory.
- * (Measured on Debian's ffmpeg 5.1: most of its ~10 MB private memory is relocated shared-library data, which
- * no option changes; see docs/bench.md.)
+ * Codecs whose every parameter `-c copy` needs is in recbot's Matroska track header: the codec, the Opus header, and
+ * for VP8 the picture size (read from its keyframe, startGate.ts). VP9 (no size in the header), H.264 and AV1 (their
+ * CodecPrivate — SPS/PPS, sequence header — comes in-band) need ffmpeg to read the first frames: without probing,
+ * Chromium's VP9, H.264 and AV1 made ffmpeg exit with an error (test/e2e/chromiumCodecs.test.ts).
  */
-export function inputOptions(): string[] {
-  return ["-probesize", "32", "-analyzeduration", "0", "-fpsprobesize", "0"];
+const HEADER_COMPLETE = new Set<CodecName>(["vp8", "opus", "pcmu", "pcma"]);
+
+/**
+ * ffmpeg options for reading recbot's Matroska stream from stdin. When the header holds everything, ffmpeg needs no
+ * probing: it reads the header and starts writing. With 64 KiB / 0.5 s of probing the first keyframe reached the disk
+ * up to half a second later and ffmpeg held that much media in memory. (On Debian's ffmpeg 5.1 most of its ~10 MB
+ * private memory is relocated shared-library data, which no option changes; see docs/bench.md.)
+ */
+export function inputOptions(codecs: readonly CodecName[] = []): string[] {
+  if (codecs.length > 0 && codecs.every((c) => HEADER_COMPLETE.has(c))) return ["-probesize", "32", "-analyzeduration", "0", "-fpsprobesize", "0"];
+  return ["-probesize", "65536", "-analyzeduration", "500000"];
 }
 
 /** ffmpeg options for the output file: copy, flush often so a killed process leaves a playable file. */

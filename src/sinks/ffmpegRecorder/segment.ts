@@ -61,7 +61,7 @@ export class RecordingSegment {
     this.padding = options.tracks.map((t) => (t.codec === "opus" ? new OpusPadding({ unitsPerSample: 1 / 48, start: 0 }) : undefined));
     const command = ffmpeg(this.input)
       .inputFormat("matroska")
-      .inputOptions(inputOptions())
+      .inputOptions(inputOptions(options.tracks.map((t) => t.codec)))
       .outputOptions(outputOptions(options.container))
       .output(options.file);
     this.command = command;
