@@ -48,7 +48,7 @@ for (const n of values.steps!.split(",").map(Number)) {
     const urls = await Promise.all(sides.map((s) => s.server.url));
     await new Promise((r) => setTimeout(r, 500));
     sides.forEach((s, i) => {
-      const cmd: RunCommand = { type: "run", url: urls[i]!, count: n, seconds, clip: clip.files, rampMs: Math.max(1000, 100 * n), publisher: values.publisher as "ndc" };
+      const cmd: RunCommand = { type: "run", url: urls[i]!, count: n, seconds, clip: clip.files, rampMs: Math.max(1000, 100 * n), recordingsDir: s.dir, publisher: values.publisher as "ndc" };
       s.loadgen.child.send(cmd);
     });
     await Promise.all(sides.map((s) => s.loadgen.sending));
@@ -61,7 +61,7 @@ for (const n of values.steps!.split(",").map(Number)) {
     await Promise.all(sides.map((s) => s.server.stop()));
     for (let i = 0; i < 2; i++) {
       const pubs = done[i]!.publishers;
-      const files = pubs.filter((p) => p.ok && p.file).map((p) => p.file!);
+      const files = pubs.filter((p) => p.ok && p.file).map((p) => path.resolve(sides[i]!.dir, p.file!));
       let recorded = 0;
       for (const f of files) recorded += await packets(f);
       const sent = pubs.reduce((a, p) => a + (p.framesSent?.video ?? 0) + (p.framesSent?.audio ?? 0), 0);

@@ -194,11 +194,13 @@ export async function runStep(input: StepInput): Promise<StepResult> {
       const m = memory(server.pid);
       peakRss = Math.max(peakRss, m.rootRssBytes);
       if (Number.isFinite(m.rootPssBytes)) peakPss = Math.max(peakPss, m.rootPssBytes);
-      if (m.ffmpeg.length >= ffmpegCount) {
-        ffmpegCount = m.ffmpeg.length;
+      // An ffmpeg that has exited but is not reaped yet (a finished segment) has no memory: not a live session.
+      const live = m.ffmpeg.filter((f) => f.rssBytes > 0 && Number.isFinite(f.pssBytes));
+      if (live.length > 0 && live.length >= ffmpegCount) {
+        ffmpegCount = live.length;
         const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
-        ffmpegRss = mean(m.ffmpeg.map((f) => f.rssBytes).filter(Number.isFinite));
-        ffmpegPss = mean(m.ffmpeg.map((f) => f.pssBytes).filter(Number.isFinite));
+        ffmpegRss = mean(live.map((f) => f.rssBytes));
+        ffmpegPss = mean(live.map((f) => f.pssBytes));
       }
     };
     sample();

@@ -11,6 +11,7 @@
  * new WebSocket (`attempts`, counted in `connectAttempts`).
  */
 import { statSync } from "node:fs";
+import path from "node:path";
 import nodeDataChannel from "node-datachannel";
 import type { Clip } from "../../src/testkit/clip.ts";
 import type { SendStats } from "../../src/testkit/pacer.ts";
@@ -121,6 +122,8 @@ export interface NdcPublishOptions {
   connectTimeoutMs?: number;
   /** Attempts in all (default 3); see the header comment. */
   attempts?: number;
+  /** recbot's recordings directory (it names files relative to it): where offer→keyframe on disk is read. */
+  recordingsDir?: string;
   onSending?: () => void;
   onSent?: () => void;
 }
@@ -226,7 +229,7 @@ export async function publishNdc(options: NdcPublishOptions): Promise<NdcPublish
     let offerToKeyframeOnDiskMs = NaN;
     void client.waitFor((m) => m.type === "recording" && m.state === "started", 30_000).then(async (m) => {
       while (Number.isNaN(offerToKeyframeOnDiskMs) && performance.now() - offerAt < 30_000) {
-        if ((statSync(m.file, { throwIfNoEntry: false })?.size ?? 0) > KEYFRAME_ON_DISK_BYTES) offerToKeyframeOnDiskMs = performance.now() - offerAt;
+        if (options.recordingsDir && (statSync(path.resolve(options.recordingsDir, m.file), { throwIfNoEntry: false })?.size ?? 0) > KEYFRAME_ON_DISK_BYTES) offerToKeyframeOnDiskMs = performance.now() - offerAt;
         else await sleep(5);
       }
     }, () => {});

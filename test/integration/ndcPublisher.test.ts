@@ -28,11 +28,11 @@ describe("a libdatachannel client publishes VP8+Opus over /ws", () => {
   });
 
   it("records one WebM with both tracks, every frame sent, the sent duration and the sent frame intervals", async () => {
-    const result = await publishNdc({ url: wsUrl, clip });
+    const result = await publishNdc({ url: wsUrl, clip, recordingsDir: dir });
     expect(result.finished.state).toBe("finished");
-    const file = result.finished.file as string;
-    expect(path.dirname(file)).toBe(dir);
-    const check = await verifyRecording(result, { minFrameRatio: 1 });
+    expect(result.finished.file).toBe(path.basename(result.finished.file));
+    const file = path.join(dir, result.finished.file as string);
+    const check = await verifyRecording(result, { dir, minFrameRatio: 1 });
     expect(check.videoFramesRecorded).toBe(result.framesSent.video);
     expect(check.audioFramesRecorded).toBe(result.framesSent.audio);
     const meta = JSON.parse(await readFile(file.replace(/\.webm$/, ".json"), "utf8"));
