@@ -1,7 +1,7 @@
 #!/bin/sh
 # Makes sure the system tools recbot needs are present.
 #   sh scripts/system-deps.sh ffmpeg                 # what `npm start` needs
-#   sh scripts/system-deps.sh ffmpeg coturn chromium  # what `npm test` needs
+#   sh scripts/system-deps.sh ffmpeg coturn chromium firefox ...  # what `npm test` needs
 # As root it installs what is missing from the distribution's packages (Debian/Ubuntu);
 # otherwise it prints the exact command to run and fails.
 set -eu
@@ -16,6 +16,7 @@ for tool in "$@"; do
       [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing="$missing fonts-dejavu-core" ;;
     coturn) command -v turnserver >/dev/null 2>&1 || missing="$missing coturn" ;;
     chromium) command -v chromium >/dev/null 2>&1 || missing="$missing chromium" ;;
+    firefox) command -v firefox-esr >/dev/null 2>&1 || missing="$missing firefox-esr" ;;
     iproute2) command -v ip >/dev/null 2>&1 || missing="$missing iproute2" ;;
     iptables) command -v iptables >/dev/null 2>&1 || missing="$missing iptables" ;;
     docker-compose) command -v docker-compose >/dev/null 2>&1 || missing="$missing docker-compose" ;;

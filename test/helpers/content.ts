@@ -116,3 +116,11 @@ export async function videoPacketTimes(file: string): Promise<number[]> {
   const { stdout } = await run("ffprobe", ["-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time", "-of", "csv=p=0", file], { maxBuffer: 16 << 20 });
   return stdout.trim().split("\n").map(Number).sort((a, b) => a - b);
 }
+
+/** Mean chroma (U, V: 0–255) of each decoded frame: Firefox's fake camera keeps luma and walks through hues. */
+export async function frameChroma(file: string): Promise<[number, number][]> {
+  const raw = await decode(["-i", file, "-map", "0:v:0", "-vf", "scale=1:1:flags=area,format=yuv444p", ...PASSTHROUGH, "-f", "rawvideo"]);
+  const out: [number, number][] = [];
+  for (let o = 0; o + 3 <= raw.length; o += 3) out.push([raw[o + 1], raw[o + 2]]);
+  return out;
+}

@@ -136,10 +136,13 @@ export function pageCall(page: Page, options: PageCallOptions): Promise<PageCall
       const videoSeconds = Object.fromEntries([...firstSent].map(([id, t]) => [id, (tStopped - t) / 1000]));
       await sleep(500);
       const stats = await call.senderStats();
+      // Read before stop(): Firefox throws on a closed connection's descriptions.
+      const localSdp = call.pc.localDescription?.sdp ?? "";
+      const remoteSdp = call.pc.remoteDescription?.sdp ?? "";
       const recordings = await call.stop();
       return {
         sessionId: call.sessionId, role: o.role ?? "publish",
-        localSdp: call.pc.localDescription?.sdp ?? "", remoteSdp: call.pc.remoteDescription?.sdp ?? "",
+        localSdp, remoteSdp,
         streamIds: streams.map((s) => s.id), stats, recordings, errors: call.errors, mediaSeconds, connectedSeconds, videoSeconds, pair,
       };
     } catch (err) {
