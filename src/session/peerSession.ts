@@ -8,6 +8,7 @@ import type { RecordingMetadata } from "../recordings/metadata.ts";
 import type { RecordingStore } from "../recordings/store.ts";
 import { InvalidSdpError, InvalidStateError, RecbotError, UnsupportedCodecError, errorMessage } from "../util/errors.ts";
 import { afterGathering } from "./afterGathering.ts";
+import { bandwidthHeaderExtensions, RembSender } from "./bandwidth.ts";
 import { acceptBundleOnly } from "./bundleOnly.ts";
 import { CandidateQueue } from "./candidateQueue.ts";
 import { answeredCodecs, chooseCodecs, codecTable, offerCodecs } from "./codecs.ts";
@@ -59,6 +60,8 @@ export class PeerSession extends EventEmitter<SessionEvents> implements Session 
   private closing: Promise<void> | undefined;
   /** Echo mode: every received track is sent back on its own transceiver. */
   private echo = false;
+  /** Bandwidth feedback to the senders (bandwidth.ts); undefined when maxBitrateKbps is 0. */
+  private remb: RembSender | undefined;
 
   private readonly deps: PeerSessionDeps;
 
@@ -195,7 +198,9 @@ export class PeerSession extends EventEmitter<SessionEvents> implements Session 
     codecs: { audio: RTCRtpCodecParameters[]; video: RTCRtpCodecParameters[] },
     codecOf: (kind: MediaKind, mid: string | undefined) => ReceivedCodec | undefined,
   ): RTCPeerConnection {
-    const pc = new RTCPeerConnection({ ...iceOptions(this.deps.config, this.id), codecs });
+    const pc = new RTCPeerConnection({ ...iceOptions(this.deps.config, this.id), codecs, headerExtensions: bandwidthHeaderExtensions() });
+    const { maxBitrateKbps } = this.deps.config;
+    if (maxBitrateKbps > 0) this.remb = new RembSender(maxBitrateKbps * 1000, (err) => this.log.debug({ err }, "REMB not sent"));
     this.pc = pc;
     pc.onIceCandidate.subscribe((c) => {
       if (!this.closing) this.emit("candidate", c ? (c.toJSON() as IceCandidateJson) : null);
@@ -206,6 +211,7 @@ export class PeerSession extends EventEmitter<SessionEvents> implements Session 
       const codec = codecOf(track.kind as MediaKind, transceiver.mid ?? undefined);
       const streamId = safeStreamId(streams[0]?.id ?? receiver.remoteStreamId ?? track.streamId);
       if (codec) this.offers.push({ track, receiver, streamId, ...codec, echoOn: this.echo ? transceiver : undefined });
+      if (codec && track.kind === "video") this.remb?.add(receiver, track.ssrc);
     };
     return pc;
   }
@@ -266,6 +272,7 @@ export class PeerSession extends EventEmitter<SessionEvents> implements Session 
   private onConnectionState(state: string): void {
     this.log.info({ state, pair: state === "connected" ? this.selectedPair : undefined }, "connection state");
     clearTimeout(this.disconnectTimer);
+    if (state === "connected") this.remb?.start();
     if (state === "failed") {
       // werift reports a failed DTLS handshake as a failed connection too; say which one it was.
       const iceUp = ["connected", "completed"].includes(this.pc?.iceConnectionState ?? "");
@@ -288,6 +295,7 @@ export class PeerSession extends EventEmitter<SessionEvents> implements Session 
     clearInterval(this.limitTimer);
     clearTimeout(this.connectTimer);
     clearTimeout(this.disconnectTimer);
+    this.remb?.close();
     // The streams stop taking packets and flush at once; their recordings finalize while the peer closes.
     const streamsClosed = Promise.all(this.streams.map((s) => s.close()));
     const pcClosed = this.pc?.close().catch((err) => this.log.warn({ err }, "peer connection close failed"));
