@@ -27,3 +27,4 @@ describe("header extensions recbot negotiates", () => {
     expect(uris.audio).toEqual([]);
   });
 });
+

@@ -28,7 +28,7 @@ export interface RampResult {
  * every 250 ms for `seconds`: resolution, why quality is limited, the sent bitrate, the encoder's target and the
  * bandwidth estimate. Shows how fast the sender reaches full quality against recbot.
  */
-export function pageRampUp(page: Page, { wsUrl, seconds }: { wsUrl: string; seconds: number }): Promise<RampResult> {
+export function pageRampUp(page: Page, { wsUrl, seconds, role = "publish" }: { wsUrl: string; seconds: number; role?: "publish" | "call" }): Promise<RampResult> {
   return page.evaluate(async (o) => {
     const RecbotCall = (window as any).RecbotCall;
     const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -36,7 +36,7 @@ export function pageRampUp(page: Page, { wsUrl, seconds }: { wsUrl: string; seco
     const call = new RecbotCall({ url: o.wsUrl, streams: [camera], codecs: { video: "video/VP8", audio: "audio/opus" }, loopbackOnly: true });
     const samples: any[] = [];
     try {
-      await call.publish();
+      await (o.role === "call" ? call.call() : call.publish());
       await call.connected();
       const t0 = performance.now();
       let lastBytes = 0, lastT = t0;
@@ -65,5 +65,5 @@ export function pageRampUp(page: Page, { wsUrl, seconds }: { wsUrl: string; seco
     } finally {
       camera.getTracks().forEach((t) => t.stop());
     }
-  }, { wsUrl, seconds });
+  }, { wsUrl, seconds, role });
 }
