@@ -7,7 +7,7 @@ import type { Browser } from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRecbot, type Recbot } from "../../src/index.ts";
 import { analyseTone, frameChroma } from "../helpers/content.ts";
-import { decodeErrors, probe, stream } from "../helpers/ffprobe.ts";
+import { decodeErrors, probe, stream } from "../../src/testkit/probe.ts";
 import { asPageHost, launchFirefox } from "../helpers/firefox.ts";
 import { openRecbotPage, pageCall, type SenderStats } from "../helpers/pageCall.ts";
 import { pageWhip } from "../helpers/pageWhip.ts";
@@ -50,12 +50,13 @@ async function check(file: string, codec: string, stats: SenderStats[]): Promise
     // The fake camera's hue moves every frame (its brightness stays): count frames whose chroma differs from the previous one.
     hueSteps: chroma.filter(([u, v], i) => i > 0 && (u !== chroma[i - 1][0] || v !== chroma[i - 1][1])).length,
   };
-  expect(await decodeErrors(file)).toBe("");
-  expect(Math.abs(r.seconds - r.expectedSeconds) / r.expectedSeconds).toBeLessThanOrEqual(0.05);
-  expect(r.framesRecorded / r.framesSent).toBeGreaterThanOrEqual(0.95);
-  expect(r.framesRecorded).toBeLessThanOrEqual(r.framesSent);
-  expect(Math.abs(r.peakHz - TONE_HZ)).toBeLessThanOrEqual(20);
-  expect(r.hueSteps).toBeGreaterThan(r.framesRecorded / 2);
+  const detail = `${codec}: ${r.seconds.toFixed(3)} s (expected ${r.expectedSeconds.toFixed(3)}), frames ${r.framesSent} sent / ${r.framesRecorded} recorded, tone ${r.peakHz} Hz, ${r.hueSteps} hue changes`;
+  expect(await decodeErrors(file), detail).toBe("");
+  expect(Math.abs(r.seconds - r.expectedSeconds) / r.expectedSeconds, detail).toBeLessThanOrEqual(0.05);
+  expect(r.framesRecorded / r.framesSent, detail).toBeGreaterThanOrEqual(0.95);
+  expect(r.framesRecorded, detail).toBeLessThanOrEqual(r.framesSent);
+  expect(Math.abs(r.peakHz - TONE_HZ), detail).toBeLessThanOrEqual(20);
+  expect(r.hueSteps, detail).toBeGreaterThan(r.framesRecorded / 2);
   return r;
 }
 
@@ -64,7 +65,6 @@ describe("Firefox publishes VP8, VP9 and AV1 with Opus through /ws and WHIP; rec
   let browser: Browser;
   let page: Page;
   let base: string;
-  const matrix: string[] = [];
 
   beforeAll(async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "recbot-e2e-firefox-"));
@@ -76,39 +76,30 @@ describe("Firefox publishes VP8, VP9 and AV1 with Opus through /ws and WHIP; rec
   afterAll(async () => {
     await browser?.close();
     await recbot?.close();
-    console.log(["[firefox matrix] codec × signaling → result → video frames sent/recorded", ...matrix].join("\n"));
   });
 
   it.each(cases)("$codec + Opus through $signaling: codec, frames, duration, clean decode, the tone", async ({ codec, signaling }) => {
-    const line = `${codec} + Opus × ${signaling} → `;
-    try {
-      let file: string, stats: SenderStats[], offer: string;
-      if (signaling === "ws") {
-        const result = await pageCall(page, { wsUrl: base.replace("http", "ws") + "/ws", codecs: { video: `video/${codec}`, audio: "audio/opus" }, seconds: SECONDS });
-        expect(result.errors).toEqual([]);
-        expect(result.recordings).toHaveLength(1);
-        expect(result.recordings[0].state).toBe("finished");
-        ({ stats, localSdp: offer } = result);
-        file = result.recordings[0].file;
-      } else {
-        const result = await pageWhip(page, { whipUrl: `${base}/whip`, codecs: { video: `video/${codec}`, audio: "audio/opus" }, seconds: SECONDS });
-        expect(result.errors).toEqual([]);
-        expect(result.recordings).toHaveLength(1);
-        expect(result.recordings[0].state).toBe("finished");
-        ({ stats, offer } = result);
-        file = result.recordings[0].file;
-      }
-      // The offer Firefox makes after setCodecPreferences: the chosen codec first on the m-line.
-      const videoLine = /^m=video \d+ \S+ (\d+)/m.exec(offer)!;
-      expect(new RegExp(`^a=rtpmap:${videoLine[1]} ${codec}/90000`, "m").test(offer)).toBe(true);
-      const r = await check(file, codec, stats);
-      const meta = JSON.parse(await readFile(file.replace(/\.webm$/, ".json"), "utf8"));
-      expect(meta.tracks).toEqual([{ kind: "audio", codec: "opus" }, { kind: "video", codec: codec.toLowerCase() }]);
-      console.log(`[firefox] ${codec} via ${signaling}: ${r.seconds.toFixed(3)} s (expected ${r.expectedSeconds.toFixed(3)}), frames ${r.framesSent} sent / ${r.framesRecorded} recorded, tone ${r.peakHz} Hz, ${r.hueSteps} hue changes`);
-      matrix.push(line + `pass → ${r.framesSent}/${r.framesRecorded}`);
-    } catch (err) {
-      matrix.push(line + `FAIL (${String(err).split("\n")[0].slice(0, 120)})`);
-      throw err;
+    let file: string, stats: SenderStats[], offer: string;
+    if (signaling === "ws") {
+      const result = await pageCall(page, { wsUrl: base.replace("http", "ws") + "/ws", codecs: { video: `video/${codec}`, audio: "audio/opus" }, seconds: SECONDS });
+      expect(result.errors).toEqual([]);
+      expect(result.recordings).toHaveLength(1);
+      expect(result.recordings[0].state).toBe("finished");
+      ({ stats, localSdp: offer } = result);
+      file = result.recordings[0].file;
+    } else {
+      const result = await pageWhip(page, { whipUrl: `${base}/whip`, codecs: { video: `video/${codec}`, audio: "audio/opus" }, seconds: SECONDS });
+      expect(result.errors).toEqual([]);
+      expect(result.recordings).toHaveLength(1);
+      expect(result.recordings[0].state).toBe("finished");
+      ({ stats, offer } = result);
+      file = result.recordings[0].file;
     }
+    // The offer Firefox makes after setCodecPreferences: the chosen codec first on the m-line.
+    const videoLine = /^m=video \d+ \S+ (\d+)/m.exec(offer)!;
+    expect(new RegExp(`^a=rtpmap:${videoLine[1]} ${codec}/90000`, "m").test(offer)).toBe(true);
+    const r = await check(file, codec, stats);
+    const meta = JSON.parse(await readFile(file.replace(/\.webm$/, ".json"), "utf8"));
+    expect(meta.tracks, `${r.file}`).toEqual([{ kind: "audio", codec: "opus" }, { kind: "video", codec: codec.toLowerCase() }]);
   });
 });

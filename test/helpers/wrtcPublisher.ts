@@ -1,6 +1,6 @@
 import wrtc from "@roamhq/wrtc";
 import { PALETTE } from "./browser.ts";
-import { WsClient } from "./wsClient.ts";
+import { WsClient } from "../../src/testkit/wsClient.ts";
 
 /**
  * A publisher on libwebrtc in Node (`@roamhq/wrtc`, which ships Google's libwebrtc as a prebuilt addon):

@@ -4,7 +4,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRecbot, type Recbot } from "../../src/index.ts";
 import { analyseColours, analyseTone } from "../helpers/content.ts";
-import { decodeErrors, probe, stream } from "../helpers/ffprobe.ts";
+import { decodeErrors, probe, stream } from "../../src/testkit/probe.ts";
 import { docType } from "../helpers/verify.ts";
 import { publishWithWrtc, WRTC_TONE_HZ } from "../helpers/wrtcPublisher.ts";
 
@@ -45,16 +45,16 @@ describe("libwebrtc in Node (@roamhq/wrtc) publishes generated media through /ws
     const framesRecorded = Number(stream(p, "video").nb_read_frames);
     const colours = await analyseColours(file);
     const tone = await analyseTone(file);
-    console.log(`[wrtc] ${codec}: ${seconds.toFixed(3)} s (expected ${expectedSeconds.toFixed(3)}, generated ${r.mediaSeconds.toFixed(2)}), ` +
+    const detail = `${codec}: ${seconds.toFixed(3)} s (expected ${expectedSeconds.toFixed(3)}, generated ${r.mediaSeconds.toFixed(2)}), ` +
       `frames ${r.video.framesEncoded} encoded / ${r.video.framesSent} sent / ${framesRecorded} recorded, tone ${tone.peakHz} Hz, ` +
-      `colours ${colours.classified}/${colours.frames} classified, ${colours.inOrder} changes in order, ${colours.outOfOrder} out`);
-    expect(await decodeErrors(file)).toBe("");
-    expect(Math.abs(seconds - expectedSeconds) / expectedSeconds).toBeLessThanOrEqual(0.05);
-    expect(framesRecorded / r.video.framesSent).toBeGreaterThanOrEqual(0.95);
-    expect(framesRecorded).toBeLessThanOrEqual(r.video.framesSent);
-    expect(Math.abs(tone.peakHz - WRTC_TONE_HZ)).toBeLessThanOrEqual(10);
-    expect(colours.classified / colours.frames).toBeGreaterThanOrEqual(0.9);
-    expect(colours.inOrder).toBeGreaterThanOrEqual(SECONDS - 1);
-    expect(colours.outOfOrder).toBe(0);
+      `colours ${colours.classified}/${colours.frames} classified, ${colours.inOrder} changes in order, ${colours.outOfOrder} out`;
+    expect(await decodeErrors(file), detail).toBe("");
+    expect(Math.abs(seconds - expectedSeconds) / expectedSeconds, detail).toBeLessThanOrEqual(0.05);
+    expect(framesRecorded / r.video.framesSent, detail).toBeGreaterThanOrEqual(0.95);
+    expect(framesRecorded, detail).toBeLessThanOrEqual(r.video.framesSent);
+    expect(Math.abs(tone.peakHz - WRTC_TONE_HZ), detail).toBeLessThanOrEqual(10);
+    expect(colours.classified / colours.frames, detail).toBeGreaterThanOrEqual(0.9);
+    expect(colours.inOrder, detail).toBeGreaterThanOrEqual(SECONDS - 1);
+    expect(colours.outOfOrder, detail).toBe(0);
   });
 });
