@@ -49,6 +49,24 @@ describe("FrameAssembler (VP8 from werift's Vp8Packetizer)", () => {
     packets = video.flatMap((f, frame) => vp8.packetize(f.data, (0xfffff000 + frame * 3000) >>> 0).map((packet) => ({ frame, packet })));
   });
 
+  it("ignores padding-only packets (a sender probing bandwidth) between and inside frames", () => {
+    // libwebrtc probes with padding-only packets on the media SSRC when it estimates bandwidth (abs-send-time):
+    // they take a sequence number and a timestamp but carry no media (werift strips the padding: empty payload).
+    const padded: RtpPacket[] = [];
+    packets.forEach((s, i) => {
+      padded.push(s.packet);
+      if (i % 3 === 0) {
+        const h = s.packet.header;
+        padded.push(new RtpPacket(new RtpHeader({ payloadType: h.payloadType, timestamp: (h.timestamp + 1500) >>> 0, marker: false, padding: true, paddingSize: 200 }), Buffer.alloc(0)));
+      }
+    });
+    const { assembler, frames, counts } = collect("vp8", "video");
+    for (const p of padded) assembler.push(p, 0);
+    assembler.flush();
+    expect(frames.map((f) => f.data)).toEqual(video.map((f) => f.data));
+    expect(counts).toEqual({ dropped: 0, needKeyframe: 0 });
+  });
+
   it("rebuilds every frame byte for byte when nothing is lost (sequence and timestamps wrap)", () => {
     const { assembler, frames, counts } = collect("vp8", "video");
     feed(assembler, packets, () => false);

@@ -50,6 +50,15 @@ export class FrameAssembler {
   /** `gapBefore`: sequence numbers lost right before this packet (from the jitter buffer). */
   push(packet: RtpPacket, gapBefore: number): void {
     const lost = gapBefore > 0 && this.video;
+    if (packet.header.padding && packet.payload.length === 0) {
+      // Padding only (werift strips the padding): a sender probing bandwidth. It used a sequence number, which the
+      // jitter buffer has accounted for, but it is no part of any frame.
+      if (lost) {
+        this.broken = true;
+        this.waitingForKeyframe = true;
+      }
+      return;
+    }
     // The lost packets may be the tail of the frame in progress, whole frames between, or the start of
     // this one: without codec headers we cannot tell, so both frames and the chain after them are suspect.
     if (lost) this.broken = true;
