@@ -40,6 +40,7 @@ export const options: Record<keyof Config, [string, string, Kind]> = {
   jitterAudioMs: ["RECBOT_JITTER_AUDIO_MS", "jitter-audio-ms", "int"],
   syncWaitMs: ["RECBOT_SYNC_WAIT_MS", "sync-wait-ms", "int"],
   maxBitrateKbps: ["RECBOT_MAX_BITRATE_KBPS", "max-bitrate-kbps", "int"],
+  simulcastLayer: ["RECBOT_SIMULCAST_LAYER", "simulcast-layer", "string"],
   codecs: ["RECBOT_CODECS", "codecs", "list"],
   workers: ["RECBOT_WORKERS", "workers", "int"],
   callMaxParticipants: ["RECBOT_CALL_MAX_PARTICIPANTS", "call-max-participants", "int"],

@@ -94,6 +94,10 @@ export const ConfigSchema = Type.Object(
     compositeFps: Type.Integer({ minimum: 10, maximum: 60, default: 30, description: "the composite's frame rate" }),
     compositeNiceness: Type.Integer({ minimum: 0, maximum: 19, default: 10, description: "niceness of the composite's ffmpeg (live recording keeps priority)" }),
     compositeThreads: Type.Integer({ minimum: 1, maximum: 16, default: 1, description: "threads of the composite's ffmpeg (1 = one core)" }),
+    simulcastLayer: Type.String({
+      minLength: 1, default: "highest",
+      description: "simulcast layer to record: highest, lowest, or a rid (others are received but not written)",
+    }),
     maxBitrateKbps: Type.Integer({
       minimum: 0, maximum: 100_000, default: 5000,
       description: "bitrate per video track recbot tells senders it can take (REMB); 0 = send no REMB",

@@ -40,6 +40,11 @@ export interface RecordingMetadata {
   durationMs?: number;
   sizeBytes?: number;
   frames?: number;
+  /**
+   * Simulcast: which layer (rid) the video is from, from when (ms after the first recorded video frame). One entry
+   * per switch; the sender's layers are all received, one is written (config `simulcastLayer`).
+   */
+  layers?: { rid: string; fromMs: number }[];
   /** Per track (same order as `tracks`): packets, loss, NACKs and keyframe requests, when the file was finalized. */
   trackStats?: TrackStats[];
   error?: string;

@@ -9,6 +9,7 @@ import type { RecordingStore } from "../recordings/store.ts";
 import { InvalidSdpError, InvalidStateError, RecbotError, UnsupportedCodecError, errorMessage } from "../util/errors.ts";
 import { afterGathering } from "./afterGathering.ts";
 import { bandwidthHeaderExtensions, RembSender } from "./bandwidth.ts";
+import { offersSimulcast, simulcastHeaderExtensions } from "./simulcast.ts";
 import { acceptBundleOnly } from "./bundleOnly.ts";
 import { CandidateQueue } from "./candidateQueue.ts";
 import { answeredCodecs, chooseCodecs, codecTable, offerCodecs } from "./codecs.ts";
@@ -129,6 +130,7 @@ export class PeerSession extends EventEmitter<SessionEvents> implements Session 
         video: chosen.video ? [codecTable[chosen.video.name].params(chosen.video.fmtp)] : [],
       },
       (kind) => (chosen[kind] ? { codec: chosen[kind].name, payloadType: chosen[kind].payloadType } : undefined),
+      offersSimulcast(sdp),
     );
     try {
       await pc.setRemoteDescription({ type: "offer", sdp: acceptBundleOnly(sdp) });
@@ -197,8 +199,11 @@ export class PeerSession extends EventEmitter<SessionEvents> implements Session 
   private createPeer(
     codecs: { audio: RTCRtpCodecParameters[]; video: RTCRtpCodecParameters[] },
     codecOf: (kind: MediaKind, mid: string | undefined) => ReceivedCodec | undefined,
+    simulcast = false,
   ): RTCPeerConnection {
-    const pc = new RTCPeerConnection({ ...iceOptions(this.deps.config, this.id), codecs, headerExtensions: bandwidthHeaderExtensions() });
+    const extensions = bandwidthHeaderExtensions();
+    if (simulcast) extensions.video.push(...simulcastHeaderExtensions());
+    const pc = new RTCPeerConnection({ ...iceOptions(this.deps.config, this.id), codecs, headerExtensions: extensions });
     const { maxBitrateKbps } = this.deps.config;
     if (maxBitrateKbps > 0) this.remb = new RembSender(maxBitrateKbps * 1000, (err) => this.log.debug({ err }, "REMB not sent"));
     this.pc = pc;
@@ -210,7 +215,12 @@ export class PeerSession extends EventEmitter<SessionEvents> implements Session 
     pc.ontrack = ({ track, receiver, streams, transceiver }) => {
       const codec = codecOf(track.kind as MediaKind, transceiver.mid ?? undefined);
       const streamId = safeStreamId(streams[0]?.id ?? receiver.remoteStreamId ?? track.streamId);
-      if (codec) this.offers.push({ track, receiver, streamId, ...codec, echoOn: this.echo ? transceiver : undefined });
+      // Simulcast: werift announces the first rid's track only; the receiver holds one track per rid of this mid,
+      // and the stream records one of them (layerSelector.ts).
+      const layers = receiver.tracks.filter((t) => t.rid);
+      for (const t of layers.length > 1 ? layers : [track]) {
+        if (codec) this.offers.push({ track: t, receiver, streamId, ...codec, echoOn: this.echo ? transceiver : undefined, mid: transceiver.mid ?? undefined, rid: t.rid });
+      }
       if (codec && track.kind === "video") this.remb?.add(receiver, track.ssrc);
     };
     return pc;

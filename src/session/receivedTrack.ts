@@ -17,6 +17,10 @@ export interface TrackOffer {
   payloadType: number;
   /** Echo mode: the transceiver that sends the track back. */
   echoOn?: RTCRtpTransceiver;
+  /** The transceiver's mid: simulcast layers of one source share it. */
+  mid?: string;
+  /** The simulcast layer (RTP stream id) this track carries; undefined without simulcast. */
+  rid?: string;
 }
 
 export interface ReceivedTrackOptions {
@@ -35,6 +39,8 @@ export interface ReceivedTrackOptions {
  */
 export class ReceivedTrack {
   readonly kind: MediaKind;
+  /** The simulcast layer it carries, if any. */
+  readonly rid: string | undefined;
   readonly pipeline: TrackPipeline;
   /** Local time of the last RTP packet (ms, wallMs), 0 before the first. */
   lastMediaMs = 0;
@@ -51,6 +57,7 @@ export class ReceivedTrack {
     this.offer = offer;
     this.log = options.log;
     this.kind = offer.track.kind as MediaKind;
+    this.rid = offer.rid;
     this.ssrc = offer.track.ssrc ?? 0;
     this.pipeline = new TrackPipeline(
       { kind: this.kind, codec: offer.codec, jitterDelayMs: options.jitterDelayMs, keyframeIntervalMs: KEYFRAME_INTERVAL_MS },

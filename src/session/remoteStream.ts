@@ -2,6 +2,7 @@ import { EventEmitter } from "node:events";
 import type { FastifyBaseLogger as Logger } from "fastify";
 import type { Config } from "../config/schema.ts";
 import { wallMs } from "../media/clock.ts";
+import { LayerSelector } from "../media/layerSelector.ts";
 import { SyncHold } from "../media/syncHold.ts";
 import type { RtpFrame, TrackStats } from "../media/types.ts";
 import type { RecordingMetadata } from "../recordings/metadata.ts";
@@ -35,25 +36,52 @@ export class RemoteStream extends EventEmitter<RemoteStreamEvents> {
   private readonly sync: SyncHold;
   private readonly log: Logger;
   private decisionLogged = false;
+  /** File track index of each of `tracks` (simulcast layers of one source share one). */
+  private readonly sourceOf: number[] = [];
+  /** Per track: the LayerSelector its frames go through, for simulcast layers. */
+  private readonly selectorOf: (LayerSelector | undefined)[] = [];
   private closing: Promise<void> | undefined;
 
   constructor(streamId: string, offers: readonly TrackOffer[], deps: RemoteStreamDeps) {
     super();
     this.id = streamId;
     this.log = deps.log;
+    // One file track per source: simulcast layers (same mid, a rid each) share one, fed by a LayerSelector.
+    const sources: TrackOffer[][] = [];
+    for (const offer of offers) {
+      const same = offer.rid !== undefined ? sources.find((s) => s[0].rid !== undefined && s[0].mid === offer.mid) : undefined;
+      if (same) same.push(offer);
+      else sources.push([offer]);
+    }
+    const ordered = sources.flat();
+    sources.forEach((layers, index) => {
+      const selector = layers.length > 1 ? this.layerSelector(layers, index, deps) : undefined;
+      for (const _ of layers) {
+        this.sourceOf.push(index);
+        this.selectorOf.push(selector);
+      }
+    });
     this.recorder = new StreamRecorder({
       store: deps.store, sessionId: deps.sessionId, streamId, log: deps.log,
-      tracks: offers.map((o) => ({
+      tracks: sources.map(([o]) => ({
         kind: codecTable[o.codec].kind, codec: o.codec, clockRate: codecTable[o.codec].clockRate, channels: o.codec === "opus" ? 2 : 1,
       })),
       trackStats: () => this.trackStats,
     });
+    // Every received track (each simulcast layer too) is timed by its own RTP clock and sender reports; a layer's
+    // frames then go through its source's LayerSelector.
     this.sync = new SyncHold({
-      clockRates: offers.map((o) => codecTable[o.codec].clockRate),
+      clockRates: ordered.map((o) => codecTable[o.codec].clockRate),
       waitMs: deps.config.syncWaitMs,
-      out: (index, frame) => this.recorder.write(index, frame),
+      out: (index, frame) => {
+        const selector = this.selectorOf[index];
+        if (!selector) return this.recorder.write(this.sourceOf[index], frame);
+        const now = wallMs();
+        selector.push(ordered[index].rid!, frame, now);
+        selector.poll(now);
+      },
     });
-    this.tracks = offers.map((offer, index) => {
+    this.tracks = ordered.map((offer, index) => {
       const kind = codecTable[offer.codec].kind;
       return new ReceivedTrack(offer, {
         jitterDelayMs: kind === "video" ? deps.config.jitterVideoMs : deps.config.jitterAudioMs,
@@ -75,8 +103,30 @@ export class RemoteStream extends EventEmitter<RemoteStreamEvents> {
     this.recorder.on("keyframeNeeded", () => this.tracks.forEach((t) => t.pipeline.wantKeyframe()));
   }
 
+  /** Records one of a source's simulcast layers into file track `index`; the sidecar lists the switches. */
+  private layerSelector(layers: TrackOffer[], index: number, deps: RemoteStreamDeps): LayerSelector {
+    let firstPts: number | undefined;
+    return new LayerSelector(layers.map((l) => l.rid!), deps.config.simulcastLayer, {
+      frame: (frame) => this.recorder.write(index, frame),
+      requestKeyframe: (rid) => this.tracks.find((t) => t.rid === rid && this.sourceOf[this.tracks.indexOf(t)] === index)?.requestKeyframe(),
+      switched: (rid, frame) => {
+        firstPts ??= frame.ptsMicros;
+        const fromMs = Math.round((frame.ptsMicros - firstPts) / 1000);
+        (this.recorder.meta.layers ??= []).push({ rid, fromMs });
+        deps.log.info({ streamId: this.id, rid, fromMs }, "recording simulcast layer");
+      },
+    });
+  }
+
+  /** Per file track: a source's simulcast layers are summed (all are received; one is written). */
   get trackStats(): TrackStats[] {
-    return this.tracks.map((t) => ({ ...t.pipeline.stats }));
+    const out: TrackStats[] = [];
+    this.tracks.forEach((t, i) => {
+      const sum = out[this.sourceOf[i]];
+      if (!sum) out[this.sourceOf[i]] = { ...t.pipeline.stats };
+      else for (const k of Object.keys(sum) as (keyof TrackStats)[]) sum[k] += t.pipeline.stats[k];
+    });
+    return out;
   }
 
   /** Adds its counters to a session's. */
@@ -126,6 +176,7 @@ export class RemoteStream extends EventEmitter<RemoteStreamEvents> {
     if (!this.closing) {
       for (const t of this.tracks) t.close();
       this.sync.flush(wallMs() * 1000);
+      for (const s of new Set(this.selectorOf)) s?.flush();
       this.closing = this.recorder.close().finally(() => this.removeAllListeners());
     }
     return this.closing;

@@ -1,0 +1,92 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createRecbot, type Recbot } from "../../src/index.ts";
+import { decodeErrors } from "../../src/testkit/probe.ts";
+import { launchChromium } from "../helpers/browser.ts";
+import { openRecbotPage } from "../helpers/pageCall.ts";
+import { pageSimulcast } from "../helpers/pageSimulcast.ts";
+
+const run = promisify(execFile);
+
+/** Every decoded video frame's size and time, and the runs of equal sizes. */
+async function frameSizes(file: string): Promise<{ frames: { t: number; size: string }[]; runs: { size: string; from: number; frames: number }[] }> {
+  const { stdout } = await run("ffprobe", ["-v", "error", "-select_streams", "v:0", "-show_entries", "frame=pts_time,width,height", "-of", "json", file], { maxBuffer: 64 << 20 });
+  const frames = (JSON.parse(stdout).frames as { pts_time: string; width: number; height: number }[]).map((f) => ({ t: Number(f.pts_time), size: `${f.width}x${f.height}` }));
+  const runs: { size: string; from: number; frames: number }[] = [];
+  for (const f of frames) {
+    if (runs.at(-1)?.size === f.size) runs.at(-1)!.frames++;
+    else runs.push({ size: f.size, from: f.t, frames: 1 });
+  }
+  return { frames, runs };
+}
+
+/**
+ * Chromium publishes three simulcast encodings (rids q, h, f: 320x180, 640x360, 1280x720 VP8 from its fake camera);
+ * recbot negotiates simulcast, receives all three and records one: the largest (config simulcastLayer), switching
+ * only at a keyframe of the new layer when the recorded one stops or a larger one returns (src/media/layerSelector.ts).
+ */
+describe("Chromium simulcast: recbot records one layer", () => {
+  let recbot: Recbot;
+  let browser: Browser;
+  let page: Page;
+  let wsUrl: string;
+
+  beforeAll(async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "recbot-e2e-simulcast-"));
+    recbot = await createRecbot({ host: "127.0.0.1", port: 0, recordingsDir: dir, iceAddresses: ["127.0.0.1"], logLevel: (process.env.RECBOT_TEST_LOG as "info") ?? "warn" });
+    wsUrl = (await recbot.listen()).replace("http", "ws") + "/ws";
+    browser = await launchChromium();
+    page = await openRecbotPage(browser, wsUrl.replace("ws", "http").replace(/\/ws$/, ""));
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await recbot?.close();
+  });
+
+  it("all three layers sent → simulcast negotiated and the file is the top layer (1280x720) throughout", async () => {
+    const r = await pageSimulcast(page, { wsUrl, seconds: 4 });
+    expect(r.errors).toEqual([]);
+    expect(r.answer).toMatch(/^a=simulcast:recv q;h;f\r?$/m);
+    expect(r.answer).toMatch(/^a=extmap:\d+ urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id\r?$/m);
+    const sent = Object.fromEntries(r.layers.map((l) => [l.rid, l]));
+    expect(sent.f?.frameWidth, JSON.stringify(r.layers)).toBe(1280);
+    expect(r.recordings.map((x) => x.state)).toEqual(["finished"]);
+    const file = r.recordings[0].file;
+    const { frames, runs } = await frameSizes(file);
+    const detail = `layers sent ${JSON.stringify(r.layers)}; file runs ${JSON.stringify(runs)}`;
+    expect(runs.map((x) => x.size), detail).toEqual(["1280x720"]);
+    expect(frames.length / sent.f.framesSent, detail).toBeGreaterThanOrEqual(0.9);
+    expect(await decodeErrors(file)).toBe("");
+    const meta = JSON.parse(await readFile(file.replace(/\.webm$/, ".json"), "utf8"));
+    expect(meta.layers).toEqual([{ rid: "f", fromMs: 0 }]);
+    expect(meta.tracks).toEqual([{ kind: "video", codec: "vp8" }, { kind: "audio", codec: "opus" }]);
+  });
+
+  it("top layer off mid-call (active:false) → the file goes on at the next layer without a decode error, and back to the top", async () => {
+    const r = await pageSimulcast(page, { wsUrl, seconds: 7, topOff: { from: 2, to: 4.5 } });
+    expect(r.errors).toEqual([]);
+    expect(r.recordings.map((x) => x.state)).toEqual(["finished"]);
+    const file = r.recordings[0].file;
+    const { frames, runs } = await frameSizes(file);
+    const meta = JSON.parse(await readFile(file.replace(/\.webm$/, ".json"), "utf8"));
+    const detail = `file runs ${JSON.stringify(runs)}; sidecar layers ${JSON.stringify(meta.layers)}; sent ${JSON.stringify(r.layers)}`;
+    expect(runs.map((x) => x.size), detail).toEqual(["1280x720", "640x360", "1280x720"]);
+    expect(meta.layers.map((l: { rid: string }) => l.rid), detail).toEqual(["f", "h", "f"]);
+    // The switches happen about when the top layer stopped and came back (generous bounds: stale time, PLI, load).
+    expect(runs[1].from, detail).toBeGreaterThan(1.5);
+    expect(runs[1].from, detail).toBeLessThan(4);
+    expect(runs[2].from, detail).toBeGreaterThan(4);
+    expect(runs[2].from, detail).toBeLessThan(6.5);
+    // Time only moves forward, and no hole in the picture longer than the stale time plus a keyframe round trip.
+    const steps = frames.slice(1).map((f, i) => f.t - frames[i].t);
+    expect(Math.min(...steps), detail).toBeGreaterThan(0);
+    expect(Math.max(...steps), detail).toBeLessThan(1.5);
+    expect(await decodeErrors(file)).toBe("");
+  });
+});
