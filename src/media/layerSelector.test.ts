@@ -79,11 +79,24 @@ describe("LayerSelector: one simulcast layer into the file, switching only at ke
     expect(written.every((w, i) => i === 0 || w.ptsMs > written[i - 1].ptsMs)).toBe(true);
   });
 
-  it("starts on the wanted layer even when a smaller layer's keyframe comes first", () => {
-    const { written, requests, send } = setup();
-    send(["q", "h"], 0, 100, (_r, t) => t === 0); // q and h key at 0, f not yet sending
-    send(["q", "h", "f"], 100, 700, (rid, t) => rid === "f" && t === 100);
-    expect(written[0]).toMatchObject({ rid: "f", keyframe: true });
-    expect(requests.filter((r) => r !== "f")).toEqual([]);
+  it("two layers' frames of one instant a millisecond apart (each placed by its own reports) count as one picture", () => {
+    const { written, switches, selector } = setup();
+    selector.push("h", frame("h", true, 0), 0);
+    selector.push("f", frame("f", true, 1), 0);
+    selector.push("h", frame("h", false, 33), 33);
+    selector.push("f", frame("f", false, 34), 33);
+    selector.flush();
+    expect(switches).toEqual(["f"]);
+    expect(written.map((w) => w.rid)).toEqual(["f", "f"]);
+  });
+
+  it("starts on the best layer sending and moves up when a larger one starts (at its first keyframe)", () => {
+    const { written, requests, switches, send } = setup();
+    send(["q", "h"], 0, 1000, (_r, t) => t === 0); // f not sending yet (a sender enables it as its estimate grows)
+    send(["q", "h", "f"], 1000, 1500, (rid, t) => rid === "f" && t === 1000);
+    expect(switches).toEqual(["h", "f"]); // q's keyframe at 0 was replaced by h's of the same instant
+    expect(written[0]).toMatchObject({ rid: "h", keyframe: true, ptsMs: 0 });
+    expect(written.find((w) => w.rid === "f")).toMatchObject({ keyframe: true, ptsMs: 1000 });
+    expect(requests).toEqual([]);
   });
 });

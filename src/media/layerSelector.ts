@@ -23,7 +23,8 @@ interface Layer {
 /** A layer that sent no frame for this long has stopped (disabled by the sender, or starved of bandwidth). */
 export const LAYER_STALE_MS = 600;
 const KEYFRAME_RETRY_MS = 500;
-const START_WAIT_MS = 500;
+/** Frames of two layers this close in time are the same picture (a third of a frame at 30 fps). */
+const SAME_INSTANT_MICROS = 10_000;
 
 /**
  * Records one simulcast layer out of several (one RTP stream per rid, each its own picture size). All layers are
@@ -42,7 +43,8 @@ export class LayerSelector {
   private lastPts = -Infinity;
   /** The recorded layer's latest frame, held back by one frame in case another layer's keyframe of the same instant follows. */
   private held: Frame | undefined;
-  private firstFrameMs: number | undefined;
+  /** The held frame starts the recording of this layer (reported when it is written). */
+  private heldSwitch: string | undefined;
   private readonly preference: LayerPreference;
   private readonly out: LayerSelectorOutput;
 
@@ -59,37 +61,54 @@ export class LayerSelector {
   push(rid: string, frame: Frame, nowMs: number): void {
     const layer = this.layers.get(rid);
     if (!layer) return;
-    this.firstFrameMs ??= nowMs;
     layer.lastFrameMs = nowMs;
     if (frame.keyframe) layer.rank = pictureSize(frame);
     if (rid !== this.active) {
       if (!frame.keyframe || frame.ptsMicros <= this.lastPts) return;
-      const wanted = this.wanted(nowMs);
-      if (rid !== wanted || this.starting(nowMs)) return;
-      // The layers carry the same pictures: the old layer's frame of this instant may already be held. Drop it,
-      // so the file has one frame per instant and time only moves forward.
-      if (this.held && this.held.ptsMicros >= frame.ptsMicros) this.held = undefined;
+      // Only a keyframe of the layer wanted now. At the start that is the best layer so far; a better one that starts
+      // later (a sender enables its top layers as its estimate grows) takes over at its own first keyframe.
+      if (rid !== this.wanted(nowMs)) return;
+      // The layers carry the same pictures: the old layer's frame of this instant may already be held (each layer is
+      // placed by its own sender reports, so their times can differ by a millisecond). Drop it, so the file has one
+      // frame per instant and time only moves forward.
+      if (this.held && this.held.ptsMicros >= frame.ptsMicros - SAME_INSTANT_MICROS) {
+        this.held = undefined;
+        this.heldSwitch = undefined;
+      }
       this.active = rid;
       this.pending = undefined;
-      this.out.switched(rid, frame);
+      this.emitHeld(frame);
+      this.held = frame;
+      this.heldSwitch = rid;
+      return;
     }
-    if (this.held) {
-      if (frame.ptsMicros <= this.held.ptsMicros) return;
-      this.lastPts = this.held.ptsMicros;
-      this.out.frame(this.held);
-    }
+    if (this.held && frame.ptsMicros <= this.held.ptsMicros) return;
+    this.emitHeld(frame);
     this.held = frame;
+  }
+
+  /** Writes the held frame if `next` comes after it (a switch is reported when its first frame is written). */
+  private emitHeld(next: Frame): void {
+    const held = this.held;
+    if (!held || next.ptsMicros <= held.ptsMicros) return;
+    if (this.heldSwitch) this.out.switched(this.heldSwitch, held);
+    this.heldSwitch = undefined;
+    this.lastPts = held.ptsMicros;
+    this.out.frame(held);
+    this.held = undefined;
   }
 
   /** End of stream: the frame held back goes out. */
   flush(): void {
-    if (this.held) this.out.frame(this.held);
+    if (!this.held) return;
+    if (this.heldSwitch) this.out.switched(this.heldSwitch, this.held);
+    this.out.frame(this.held);
     this.held = undefined;
+    this.heldSwitch = undefined;
   }
 
   /** Called regularly: notices a stopped or returned layer and asks the wanted one for a keyframe. */
   poll(nowMs: number): void {
-    if (this.starting(nowMs)) return;
     const wanted = this.wanted(nowMs);
     if (wanted === undefined || wanted === this.active) {
       this.pending = undefined;
@@ -100,12 +119,6 @@ export class LayerSelector {
       this.lastRequestMs = nowMs;
       this.out.requestKeyframe(wanted);
     }
-  }
-
-  /** Nothing recorded yet and not every layer has shown a keyframe: give them START_WAIT_MS. */
-  private starting(nowMs: number): boolean {
-    if (this.active !== undefined || this.firstFrameMs === undefined) return false;
-    return nowMs - this.firstFrameMs < START_WAIT_MS && [...this.layers.values()].some((l) => l.rank === 0);
   }
 
   /** The layer to record now: by preference among those sending, known by their keyframes. */

@@ -49,7 +49,7 @@ describe("Chromium simulcast: recbot records one layer", () => {
     await recbot?.close();
   });
 
-  it("all three layers sent → simulcast negotiated and the file is the top layer (1280x720) throughout", async () => {
+  it("all three layers sent → simulcast negotiated and the file is the top layer (1280x720)", async () => {
     const r = await pageSimulcast(page, { wsUrl, seconds: 4 });
     expect(r.errors).toEqual([]);
     expect(r.answer).toMatch(/^a=simulcast:recv q;h;f\r?$/m);
@@ -59,12 +59,16 @@ describe("Chromium simulcast: recbot records one layer", () => {
     expect(r.recordings.map((x) => x.state)).toEqual(["finished"]);
     const file = r.recordings[0].file;
     const { frames, runs } = await frameSizes(file);
-    const detail = `layers sent ${JSON.stringify(r.layers)}; file runs ${JSON.stringify(runs)}`;
-    expect(runs.map((x) => x.size), detail).toEqual(["1280x720"]);
-    expect(frames.length / sent.f.framesSent, detail).toBeGreaterThanOrEqual(0.9);
-    expect(await decodeErrors(file)).toBe("");
     const meta = JSON.parse(await readFile(file.replace(/\.webm$/, ".json"), "utf8"));
-    expect(meta.layers).toEqual([{ rid: "f", fromMs: 0 }]);
+    const detail = `layers sent ${JSON.stringify(r.layers)}; file runs ${JSON.stringify(runs)}; sidecar layers ${JSON.stringify(meta.layers)}`;
+    // Chromium may turn its top layer on a moment after the others (as its estimate grows): until then the file
+    // has the best layer it gets, then the top one from its first keyframe on, for every frame it sent.
+    expect(runs.at(-1)!.size, detail).toBe("1280x720");
+    expect(runs.length, detail).toBeLessThanOrEqual(2);
+    expect(frames.filter((f) => f.size === "1280x720").length / sent.f.framesSent, detail).toBeGreaterThanOrEqual(0.9);
+    expect(await decodeErrors(file)).toBe("");
+    expect(meta.layers.at(-1).rid, detail).toBe("f");
+    expect(meta.layers[0].fromMs, detail).toBe(0);
     expect(meta.tracks).toEqual([{ kind: "video", codec: "vp8" }, { kind: "audio", codec: "opus" }]);
   });
 
@@ -76,13 +80,21 @@ describe("Chromium simulcast: recbot records one layer", () => {
     const { frames, runs } = await frameSizes(file);
     const meta = JSON.parse(await readFile(file.replace(/\.webm$/, ".json"), "utf8"));
     const detail = `file runs ${JSON.stringify(runs)}; sidecar layers ${JSON.stringify(meta.layers)}; sent ${JSON.stringify(r.layers)}`;
+    // (Until the top layer's first keyframe the file may start, for a frame or two, on a smaller layer.)
+    const top = runs.findIndex((x) => x.size === "1280x720");
+    expect(runs[top]?.from, detail).toBeLessThan(1);
+    const firstF = meta.layers.findIndex((l: { rid: string }) => l.rid === "f");
+    runs.splice(0, top);
     expect(runs.map((x) => x.size), detail).toEqual(["1280x720", "640x360", "1280x720"]);
-    expect(meta.layers.map((l: { rid: string }) => l.rid), detail).toEqual(["f", "h", "f"]);
-    // The switches happen about when the top layer stopped and came back (generous bounds: stale time, PLI, load).
+    expect(meta.layers.slice(firstF).map((l: { rid: string }) => l.rid), detail).toEqual(["f", "h", "f"]);
+    // The top layer was off for 2.5 s: the file shows the next layer for about that long, less the time to notice
+    // (600 ms without frames) and get its keyframe (generous bounds for load). The file's start holds frames until
+    // sender reports place the tracks (syncWaitMs), so its clock starts before the page's timer: durations, not times.
+    const middle = runs[2].from - runs[1].from;
     expect(runs[1].from, detail).toBeGreaterThan(1.5);
-    expect(runs[1].from, detail).toBeLessThan(4);
-    expect(runs[2].from, detail).toBeGreaterThan(4);
-    expect(runs[2].from, detail).toBeLessThan(6.5);
+    expect(middle, detail).toBeGreaterThan(1);
+    expect(middle, detail).toBeLessThan(3.5);
+    expect(frames.at(-1)!.t - runs[2].from, detail).toBeGreaterThan(1);
     // Time only moves forward, and no hole in the picture longer than the stale time plus a keyframe round trip.
     const steps = frames.slice(1).map((f, i) => f.t - frames[i].t);
     expect(Math.min(...steps), detail).toBeGreaterThan(0);
