@@ -20,12 +20,13 @@ const SECONDS = 6;
 
 describe("Chromium reaches full quality quickly against recbot (REMB)", () => {
   let recbot: Recbot;
+  let dir: string;
   let browser: Browser;
   let page: Page;
   let base: string;
 
   beforeAll(async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), "recbot-e2e-ramp-"));
+    dir = mkdtempSync(path.join(tmpdir(), "recbot-e2e-ramp-"));
     recbot = await createRecbot({ host: "127.0.0.1", port: 0, recordingsDir: dir, iceAddresses: ["127.0.0.1"], logLevel: (process.env.RECBOT_TEST_LOG as "info") ?? "warn" });
     base = await recbot.listen();
     browser = await launchChromium(); // the built-in fake camera: any resolution asked for
@@ -57,7 +58,7 @@ describe("Chromium reaches full quality quickly against recbot (REMB)", () => {
     // time by its own quality scaler (12–22 s measured): logged, not asserted (docs/media.md).
 
     expect(r.recordings.map((x) => x.state)).toEqual(["finished"]);
-    expect(await decodeErrors(r.recordings[0].file)).toBe("");
+    expect(await decodeErrors(path.join(dir, r.recordings[0].file))).toBe("");
   });
 
   it("a sender that keeps its resolution (maintain-resolution) sends 1280x720 at its 2500 kbit/s target within seconds", async () => {

@@ -33,12 +33,13 @@ async function frameSizes(file: string): Promise<{ frames: { t: number; size: st
  */
 describe("Chromium simulcast: recbot records one layer", () => {
   let recbot: Recbot;
+  let dir: string;
   let browser: Browser;
   let page: Page;
   let wsUrl: string;
 
   beforeAll(async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), "recbot-e2e-simulcast-"));
+    dir = mkdtempSync(path.join(tmpdir(), "recbot-e2e-simulcast-"));
     recbot = await createRecbot({ host: "127.0.0.1", port: 0, recordingsDir: dir, iceAddresses: ["127.0.0.1"], logLevel: (process.env.RECBOT_TEST_LOG as "info") ?? "warn" });
     wsUrl = (await recbot.listen()).replace("http", "ws") + "/ws";
     browser = await launchChromium();
@@ -57,7 +58,7 @@ describe("Chromium simulcast: recbot records one layer", () => {
     const sent = Object.fromEntries(r.layers.map((l) => [l.rid, l]));
     expect(sent.f?.frameWidth, JSON.stringify(r.layers)).toBe(1280);
     expect(r.recordings.map((x) => x.state)).toEqual(["finished"]);
-    const file = r.recordings[0].file;
+    const file = path.join(dir, r.recordings[0].file); // recbot names files inside its recordings directory
     const { frames, runs } = await frameSizes(file);
     const meta = JSON.parse(await readFile(file.replace(/\.webm$/, ".json"), "utf8"));
     const detail = `layers sent ${JSON.stringify(r.layers)}; file runs ${JSON.stringify(runs)}; sidecar layers ${JSON.stringify(meta.layers)}`;
@@ -76,7 +77,7 @@ describe("Chromium simulcast: recbot records one layer", () => {
     const r = await pageSimulcast(page, { wsUrl, seconds: 7, topOff: { from: 2, to: 4.5 } });
     expect(r.errors).toEqual([]);
     expect(r.recordings.map((x) => x.state)).toEqual(["finished"]);
-    const file = r.recordings[0].file;
+    const file = path.join(dir, r.recordings[0].file); // recbot names files inside its recordings directory
     const { frames, runs } = await frameSizes(file);
     const meta = JSON.parse(await readFile(file.replace(/\.webm$/, ".json"), "utf8"));
     const detail = `file runs ${JSON.stringify(runs)}; sidecar layers ${JSON.stringify(meta.layers)}; sent ${JSON.stringify(r.layers)}`;

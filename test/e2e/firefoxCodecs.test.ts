@@ -71,12 +71,13 @@ async function check(file: string, codec: string, stats: SenderStats[]): Promise
 
 describe("Firefox publishes VP8, VP9 and AV1 with Opus through /ws and WHIP; recbot records them", () => {
   let recbot: Recbot;
+  let dir: string;
   let browser: Browser;
   let page: Page;
   let base: string;
 
   beforeAll(async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), "recbot-e2e-firefox-"));
+    dir = mkdtempSync(path.join(tmpdir(), "recbot-e2e-firefox-"));
     recbot = await createRecbot({ host: "127.0.0.1", port: 0, recordingsDir: dir, iceAddresses: ["127.0.0.1"], logLevel: (process.env.RECBOT_TEST_LOG as "info") ?? "warn" });
     base = await recbot.listen();
     browser = await launchFirefox();
@@ -100,14 +101,14 @@ describe("Firefox publishes VP8, VP9 and AV1 with Opus through /ws and WHIP; rec
       // The browser's offer, or recbot's when it calls.
       ({ stats } = result);
       offer = signaling === "call" ? result.remoteSdp : result.localSdp;
-      file = result.recordings[0].file;
+      file = path.join(dir, result.recordings[0].file); // recbot names files inside its recordings directory
     } else {
       const result = await pageWhip(page, { whipUrl: `${base}/whip`, codecs: { video: `video/${codec}`, audio: "audio/opus" }, seconds: SECONDS });
       expect(result.errors).toEqual([]);
       expect(result.recordings).toHaveLength(1);
       expect(result.recordings[0].state).toBe("finished");
       ({ stats, offer } = result);
-      file = result.recordings[0].file;
+      file = path.join(dir, result.recordings[0].file); // recbot names files inside its recordings directory
     }
     // The offer (Firefox's after setCodecPreferences, or recbot's): the chosen codec first on the m-line.
     const videoLine = /^m=video \d+ \S+ (\d+)/m.exec(offer)!;

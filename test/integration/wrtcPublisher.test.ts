@@ -19,10 +19,11 @@ const cases = ["VP8", "VP9", "AV1"] as const;
 
 describe("libwebrtc in Node (@roamhq/wrtc) publishes generated media through /ws; recbot records it", () => {
   let recbot: Recbot;
+  let dir: string;
   let wsUrl: string;
 
   beforeAll(async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), "recbot-wrtc-"));
+    dir = mkdtempSync(path.join(tmpdir(), "recbot-wrtc-"));
     recbot = await createRecbot({ host: "127.0.0.1", port: 0, recordingsDir: dir, iceAddresses: ["127.0.0.1"], logLevel: (process.env.RECBOT_TEST_LOG as "info") ?? "warn" });
     wsUrl = (await recbot.listen()).replace("http", "ws") + "/ws";
   });
@@ -34,7 +35,7 @@ describe("libwebrtc in Node (@roamhq/wrtc) publishes generated media through /ws
     expect(r.video.codecMime).toBe(`video/${codec}`);
     expect(r.recordings).toHaveLength(1);
     expect(r.recordings[0].state).toBe("finished");
-    const file: string = r.recordings[0].file;
+    const file = path.join(dir, r.recordings[0].file); // recbot names files inside its recordings directory
     const p = await probe(file);
     expect(await docType(file)).toBe("webm");
     expect(stream(p, "video").codec_name).toBe(codec.toLowerCase());
