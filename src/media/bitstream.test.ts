@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { OPUS_SILENCE_20MS, isValidKeyframe, opusSamples, opusSilenceLike } from "./bitstream.ts";
+import { OPUS_SILENCE_20MS, isValidKeyframe, isValidVideoFrame, opusSamples, opusSilenceLike } from "./bitstream.ts";
 
 describe("opusSamples", () => {
   it.each([
@@ -40,5 +40,25 @@ describe("opusSilenceLike", () => {
     const silence = opusSilenceLike(neighbour);
     expect(silence[0] & 0x04).toBe(bit);
     expect(opusSamples(silence)).toBe(960);
+  });
+});
+
+describe("isValidVideoFrame", () => {
+  const pad = "00".repeat(20);
+  it.each([
+    { name: "a VP8 key frame (version 0, shown, partition inside)", codec: "vp8" as const, hex: "500000" + "9d012a4001f000" + pad, valid: true },
+    { name: "a VP8 inter frame", codec: "vp8" as const, hex: "310000" + pad, valid: true },
+    { name: "VP8 version 7 (ffmpeg: Invalid profile)", codec: "vp8" as const, hex: "5e0000" + "9d012a4001f000" + pad, valid: false },
+    { name: "a VP8 first partition longer than the frame (Header size larger than data)", codec: "vp8" as const, hex: "50ffff" + "9d012a4001f000" + pad, valid: false },
+    { name: "a VP8 key frame of width 0", codec: "vp8" as const, hex: "500000" + "9d012a0000f000" + pad, valid: false },
+    { name: "a VP9 frame with frame marker 2", codec: "vp9" as const, hex: "86" + pad, valid: true },
+    { name: "a VP9 frame with a wrong marker", codec: "vp9" as const, hex: "46" + pad, valid: false },
+    { name: "an H.264 IDR access unit", codec: "h264" as const, hex: "0000000167420000000168ce0000000165888000", valid: true },
+    { name: "H.264 with the forbidden bit set", codec: "h264" as const, hex: "00000001e5888000", valid: false },
+    { name: "H.264 without a start code", codec: "h264" as const, hex: "65888000aabb", valid: false },
+    { name: "an AV1 frame OBU", codec: "av1" as const, hex: "320400000000", valid: true },
+    { name: "an AV1 OBU whose size runs past the end", codec: "av1" as const, hex: "3210000000", valid: false },
+  ])("$name: $valid", ({ codec, hex, valid }) => {
+    expect(isValidVideoFrame(codec, Buffer.from(hex, "hex"))).toBe(valid);
   });
 });

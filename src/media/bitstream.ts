@@ -6,9 +6,70 @@ import type { CodecName } from "./types.ts";
  * not the RTP payload descriptor.
  */
 
+/**
+ * VP8 frame tag (RFC 6386 §9.1): key bit, version 0–3, show_frame, and a first partition that fits the frame.
+ * A key frame adds the start code 9d 01 2a and a non-zero width and height. Random bytes that merely start
+ * like a key frame fail these (ffmpeg: "Invalid profile", "Header size larger than data provided").
+ */
+function vp8Frame(d: Buffer): boolean {
+  if (d.length < 3) return false;
+  const key = (d[0] & 1) === 0;
+  const version = (d[0] >> 1) & 7;
+  const firstPartition = (d[0] | (d[1] << 8) | (d[2] << 16)) >>> 5;
+  const header = key ? 10 : 3;
+  if (version > 3 || firstPartition === 0 || firstPartition > d.length - header) return false;
+  if (!key) return true;
+  return (d[0] & 0x10) !== 0 && vp8Key(d) && (d.readUInt16LE(6) & 0x3fff) > 0 && (d.readUInt16LE(8) & 0x3fff) > 0;
+}
+
 /** VP8 key frame: frame tag with key bit 0, then start code 9d 01 2a (RFC 6386 §9.1). */
 function vp8Key(d: Buffer): boolean {
   return d.length >= 10 && (d[0] & 1) === 0 && d[3] === 0x9d && d[4] === 0x01 && d[5] === 0x2a;
+}
+
+/** VP9 uncompressed header start (§6.2): frame_marker 2, and the reserved zero bit of profile 3. */
+function vp9Frame(d: Buffer): boolean {
+  if (d.length < 1 || d[0] >> 6 !== 2) return false;
+  const profile = ((d[0] >> 5) & 1) | (((d[0] >> 4) & 1) << 1);
+  return profile !== 3 || (d[0] & 0x08) === 0;
+}
+
+/** H.264 Annex B: starts with a start code, and each NAL header has forbidden_zero_bit 0 and a type of 1–23. */
+function h264Frame(d: Buffer): boolean {
+  if (d.length < 5 || d[0] !== 0 || d[1] !== 0 || !(d[2] === 1 || (d[2] === 0 && d[3] === 1))) return false;
+  for (let i = 0; i + 3 < d.length; i++) {
+    if (d[i] === 0 && d[i + 1] === 0 && d[i + 2] === 1) {
+      const nal = d[i + 3];
+      if (nal & 0x80 || (nal & 0x1f) === 0 || (nal & 0x1f) > 23) return false;
+      i += 3;
+    }
+  }
+  return true;
+}
+
+/** AV1 temporal unit: OBUs with forbidden bit 0, sizes that fit, and at least one frame, frame header or tile group. */
+function av1Frame(d: Buffer): boolean {
+  let picture = false;
+  for (let o = 0; o < d.length; ) {
+    const header = d[o];
+    if (header & 0x80) return false;
+    const type = (header >> 3) & 0xf;
+    o += 1 + ((header >> 2) & 1);
+    let size = d.length - o;
+    if (header & 2) {
+      size = 0;
+      for (let i = 0; ; i++) {
+        if (i === 8 || o >= d.length) return false;
+        const b = d[o++];
+        size += (b & 0x7f) * 2 ** (7 * i);
+        if (!(b & 0x80)) break;
+      }
+    }
+    if (o + size > d.length) return false;
+    if (type === 3 || type === 4 || type === 6) picture = true;
+    o += size;
+  }
+  return picture;
 }
 
 /** VP9 key frame (VP9 spec §6.2 uncompressed header): frame_type 0 followed by sync code 49 83 42. */
@@ -85,6 +146,21 @@ function opusValid(d: Buffer): boolean {
   if (n < 1) return false;
   const frames = d[1] & 0x3f;
   return frames > 0 && frames <= 48;
+}
+
+/**
+ * True if a depacketized video frame is structurally what its codec's decoder accepts (header fields in range,
+ * sizes that fit). A frame that fails is garbage, which a decoder would reject without touching its state: it
+ * is dropped without breaking the chain of frames around it.
+ */
+export function isValidVideoFrame(codec: CodecName, data: Buffer): boolean {
+  switch (codec) {
+    case "vp8": return vp8Frame(data);
+    case "vp9": return vp9Frame(data);
+    case "h264": return h264Frame(data);
+    case "av1": return av1Frame(data);
+    default: return true;
+  }
 }
 
 /** True if a frame the depacketizer called a keyframe really starts one. */

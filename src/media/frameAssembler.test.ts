@@ -154,4 +154,37 @@ describe("FrameAssembler with garbage payloads", () => {
     expect(frames).toEqual([]);
     expect(counts.dropped).toBe(1);
   });
+
+  it("gives up a frame that grows past its bound, discards the rest of it, asks for a keyframe, and recovers", () => {
+    const frames: AssembledFrame[] = [];
+    const reasons: string[] = [];
+    let needKeyframe = 0;
+    const assembler = new FrameAssembler("vp8", "video", {
+      frame: (f) => frames.push(f),
+      dropped: (reason) => reasons.push(reason),
+      needKeyframe: () => needKeyframe++,
+    }, { maxFrameBytes: 10_000, maxFramePackets: 100 });
+    const body = new Uint8Array(1000);
+    for (let i = 0; i < 50; i++) assembler.push(rtp(i, 3000, false, body), 0); // never ends, never marked
+    expect(reasons).toEqual(["too_large"]);
+    expect(needKeyframe).toBe(1);
+    // A real keyframe with the next timestamp is written.
+    const vp8Key = Buffer.concat([Buffer.from([0x10, 0x50, 0x00, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00]), Buffer.alloc(20)]);
+    assembler.push(rtp(50, 6000, true, vp8Key), 0);
+    expect(frames.map((f) => f.rtpTimestamp)).toEqual([6000]);
+  });
+
+  it("drops garbage that a decoder would reject without waiting for a keyframe", () => {
+    const reasons: string[] = [];
+    const frames: AssembledFrame[] = [];
+    const assembler = new FrameAssembler("vp8", "video", { frame: (f) => frames.push(f), dropped: (r) => reasons.push(r), needKeyframe: () => {} });
+    const key = Buffer.concat([Buffer.from([0x10, 0x50, 0x00, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00]), Buffer.alloc(20)]);
+    const delta = Buffer.concat([Buffer.from([0x10, 0x31, 0x00, 0x00]), Buffer.alloc(20)]);
+    const garbage = Buffer.concat([Buffer.from([0x10, 0xfe, 0xff, 0xff, 0x9d, 0x01, 0x2a]), Buffer.alloc(20)]); // version 7, huge partition
+    assembler.push(rtp(1, 3000, true, key), 0);
+    assembler.push(rtp(2, 4500, true, garbage), 0);
+    assembler.push(rtp(3, 6000, true, delta), 0);
+    expect(reasons).toEqual(["invalid"]);
+    expect(frames.map((f) => f.rtpTimestamp)).toEqual([3000, 6000]);
+  });
 });

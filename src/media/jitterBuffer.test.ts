@@ -139,4 +139,18 @@ describe("JitterBuffer", () => {
       { numRuns: 300 },
     );
   });
+
+  it("gives up a gap at once when the packets held pass maxBytes", () => {
+    const jb = new JitterBuffer({ maxDelayMs: 10_000, capacity: 1000, maxBytes: 5000 });
+    const big = (seq: number) => new RtpPacket(new RtpHeader({ sequenceNumber: seq, timestamp: seq * 3000, payloadType: 96 }), Buffer.alloc(1000));
+    jb.push(big(1), 0);
+    expect(jb.pop(0)?.header.sequenceNumber).toBe(1);
+    for (let seq = 3; seq <= 6; seq++) jb.push(big(seq), 0); // 2 is missing: 4000 bytes held, still waiting
+    expect(jb.pop(0)).toBeUndefined();
+    jb.push(big(7), 0); // 5000 bytes: full
+    expect(jb.pop(0)?.header.sequenceNumber).toBe(3);
+    expect(jb.gapBefore).toBe(1);
+    expect(jb.bytes).toBe(4000);
+  });
 });
+

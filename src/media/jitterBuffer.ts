@@ -5,6 +5,8 @@ export interface JitterBufferOptions {
   maxDelayMs: number;
   /** Packets held at most; beyond it the oldest gap is skipped at once. */
   capacity: number;
+  /** Payload bytes held at most (packets can be up to 64 KB each); beyond it the oldest gap is skipped at once. */
+  maxBytes?: number;
 }
 
 interface Slot {
@@ -33,6 +35,7 @@ export class JitterBuffer {
   arrivalMs = 0;
 
   private readonly slots = new Map<number, Slot>();
+  private heldBytes = 0;
   /** Highest unwrapped sequence number seen, in the sender's numbering (`rawHighest`) and in ours. */
   private rawHighest = -1;
   private offset = 0;
@@ -51,6 +54,11 @@ export class JitterBuffer {
 
   get size(): number {
     return this.slots.size;
+  }
+
+  /** Payload bytes held now. */
+  get bytes(): number {
+    return this.heldBytes;
   }
 
   /** Unwraps a 16-bit sequence number against the highest seen so far (sender's numbering). */
@@ -85,6 +93,7 @@ export class JitterBuffer {
     }
     if (raw > this.rawHighest) this.rawHighest = raw;
     this.slots.set(ext, { packet, arrivalMs: nowMs });
+    this.heldBytes += packet.payload.length;
   }
 
   /** True on the second consecutive far-behind packet that continues the first one's numbering. */
@@ -106,7 +115,8 @@ export class JitterBuffer {
     if (!slot) {
       if (this.waitingSinceMs < 0) this.waitingSinceMs = nowMs;
       const waited = nowMs - this.waitingSinceMs;
-      if (waited < this.options.maxDelayMs && this.slots.size < this.options.capacity) return undefined;
+      const full = this.slots.size >= this.options.capacity || this.heldBytes >= (this.options.maxBytes ?? Infinity);
+      if (waited < this.options.maxDelayMs && !full) return undefined;
       // Give up on the gap: jump to the lowest sequence number we hold.
       let lowest = Infinity;
       for (const key of this.slots.keys()) if (key < lowest) lowest = key;
@@ -120,6 +130,7 @@ export class JitterBuffer {
       this.discontinuityAt = -1;
     }
     this.slots.delete(this.next);
+    this.heldBytes -= slot.packet.payload.length;
     this.next++;
     this.waitingSinceMs = -1;
     this.gapBefore = gap;

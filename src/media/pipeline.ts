@@ -1,7 +1,9 @@
 import type { RtpPacket } from "werift";
 import { FrameAssembler, type AssembledFrame } from "./frameAssembler.ts";
+import { opusSamples } from "./bitstream.ts";
 import { JitterBuffer } from "./jitterBuffer.ts";
 import { OpusPadding } from "./opusPadding.ts";
+import { TimelineGuard } from "./timelineGuard.ts";
 import type { CodecName, MediaKind, RtpFrame, TrackStats } from "./types.ts";
 
 /** Longer gaps (10 min) are not a pause but a new RTP timeline, which the clock re-anchors (MAX_RTP_JUMP_S). */
@@ -10,6 +12,8 @@ const MAX_SILENCE_FILL_SAMPLES = 48000 * 600;
 export interface TrackPipelineOptions {
   kind: MediaKind;
   codec: CodecName;
+  /** RTP clock rate (Hz) of the codec. */
+  clockRate: number;
   jitterDelayMs: number;
   /** Shortest time between two keyframe requests. */
   keyframeIntervalMs: number;
@@ -29,7 +33,14 @@ export interface PipelineOutput {
 export class TrackPipeline {
   readonly stats: TrackStats = {
     packets: 0, bytes: 0, lost: 0, late: 0, duplicates: 0, frames: 0, framesDropped: 0, keyframeRequests: 0, nacks: 0, silenceFilled: 0,
+    framesTooLarge: 0, framesInvalid: 0, framesBackwards: 0, timelineJumps: 0,
   };
+  /** Keeps RTP timestamps physically plausible: no jumps ahead of real time, nothing backwards. */
+  private readonly timeline: TimelineGuard;
+  /** Video: a keyframe was dropped for its timestamp, so deltas wait for the next one. */
+  private videoNeedsKeyframe = false;
+  /** The last audio frame emitted (its duration is the least the next one must advance). */
+  private lastAudio: Buffer | undefined;
   private readonly jitter: JitterBuffer;
   private readonly assembler: FrameAssembler;
   private keyframeWanted: boolean;
@@ -45,7 +56,9 @@ export class TrackPipeline {
   constructor(options: TrackPipelineOptions, out: PipelineOutput) {
     this.options = options;
     this.out = out;
-    this.jitter = new JitterBuffer({ maxDelayMs: options.jitterDelayMs, capacity: options.kind === "video" ? 2048 : 256 });
+    const video = options.kind === "video";
+    this.jitter = new JitterBuffer({ maxDelayMs: options.jitterDelayMs, capacity: video ? 2048 : 256, maxBytes: (video ? 8 : 1) * 1024 * 1024 });
+    this.timeline = new TimelineGuard({ clockRate: options.clockRate });
     this.keyframeWanted = options.kind === "video";
     if (options.codec === "opus") this.padding = new OpusPadding({ unitsPerSample: 1, wrap32: true, maxGap: MAX_SILENCE_FILL_SAMPLES });
     this.assembler = new FrameAssembler(options.codec, options.kind, {
@@ -53,8 +66,10 @@ export class TrackPipeline {
       needKeyframe: () => {
         this.keyframeWanted = true;
       },
-      dropped: () => {
+      dropped: (reason) => {
         this.stats.framesDropped++;
+        if (reason === "too_large") this.stats.framesTooLarge++;
+        else if (reason === "invalid") this.stats.framesInvalid++;
       },
     });
   }
@@ -77,6 +92,11 @@ export class TrackPipeline {
     this.stats.bytes += packet.payload.length;
     this.jitter.push(packet, nowMs);
     this.poll(nowMs);
+  }
+
+  /** A sender report's RTP timestamp on the timeline this pipeline's frames are on (see TimelineGuard). */
+  mapRtpTimestamp(rtpTimestamp: number): number {
+    return this.timeline.map(rtpTimestamp);
   }
 
   /** Releases what the jitter buffer may give up by now, and re-asks for a keyframe when due. */
@@ -110,12 +130,33 @@ export class TrackPipeline {
   }
 
   private emit(f: AssembledFrame): void {
+    const video = this.options.kind === "video";
+    const ts = this.timeline.place(f.rtpTimestamp, this.arrivalMs, video ? this.options.clockRate / 1000 : this.audioSamples(this.lastAudio));
+    this.stats.timelineJumps = this.timeline.jumps;
+    if (ts < 0 || (video && this.videoNeedsKeyframe && !f.keyframe)) {
+      // Never write a frame whose time goes backwards; after a dropped keyframe its deltas cannot decode.
+      if (ts < 0) this.stats.framesBackwards++;
+      this.stats.framesDropped++;
+      if (video && f.keyframe) this.videoNeedsKeyframe = true;
+      if (video && this.videoNeedsKeyframe) this.keyframeWanted = true;
+      return;
+    }
+    if (video && f.keyframe) this.videoNeedsKeyframe = false;
+    f.rtpTimestamp = ts;
+    if (!video) this.lastAudio = f.data;
     if (this.padding) {
       // DTX senders stop sending in silence (one packet per 400 ms), and lost packets leave holes.
       this.stats.silenceFilled += this.padding.fill(f.rtpTimestamp, this.emitSilence, f.data);
       this.padding.played(f.rtpTimestamp, f.data);
     }
     this.emitFrame(f);
+  }
+
+  /** An audio frame's duration in RTP samples (the least the next frame's timestamp must advance). */
+  private audioSamples(data: Buffer | undefined): number {
+    if (!data) return 1;
+    if (this.options.codec === "opus") return opusSamples(data) || 960;
+    return Math.max(1, data.length); // G.711: one byte per sample
   }
 
   private readonly emitSilence = (rtpTimestamp: number, data: Buffer): void => {

@@ -38,4 +38,12 @@ export interface TrackStats {
   nacks: number;
   /** Silent 20 ms Opus frames written into gaps (DTX, lost packets). */
   silenceFilled: number;
+  /** Of framesDropped: frames that grew past the size bound (a sender that never ends a frame). */
+  framesTooLarge: number;
+  /** Of framesDropped: frames whose codec headers are not valid (garbage a decoder would reject). */
+  framesInvalid: number;
+  /** Of framesDropped: frames whose timestamp went backwards or overlapped the previous frame. */
+  framesBackwards: number;
+  /** Times the RTP timestamps ran ahead of real time and the track continued on a new timeline (timelineGuard.ts). */
+  timelineJumps: number;
 }

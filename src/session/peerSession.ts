@@ -14,6 +14,7 @@ import { acceptBundleOnly } from "./bundleOnly.ts";
 import { CandidateQueue } from "./candidateQueue.ts";
 import { answeredCodecs, chooseCodecs, codecTable, offerCodecs } from "./codecs.ts";
 import { iceOptions } from "./iceOptions.ts";
+import { MediaBudget, mediaLimitsOf } from "./mediaBudget.ts";
 import type { TrackOffer } from "./receivedTrack.ts";
 import { RemoteStream } from "./remoteStream.ts";
 import { repairSdp } from "./sdpRepair.ts";
@@ -26,6 +27,8 @@ export interface PeerSessionDeps {
   store: RecordingStore;
   log: Logger;
   codecPreference: readonly CodecName[];
+  /** Tracks and MediaStreams admitted over all sessions (shared with worker threads); one of its own if absent. */
+  budget?: MediaBudget;
 }
 
 interface ReceivedCodec {
@@ -63,6 +66,9 @@ export class PeerSession extends EventEmitter<SessionEvents> implements Session 
   private echo = false;
   /** Bandwidth feedback to the senders (bandwidth.ts); undefined when maxBitrateKbps is 0. */
   private remb: RembSender | undefined;
+  private readonly budget: MediaBudget;
+  /** Gives this session's tracks and streams back to the budget (set once the remote description is applied). */
+  private releaseMedia: (() => void) | undefined;
 
   private readonly deps: PeerSessionDeps;
 
@@ -72,6 +78,7 @@ export class PeerSession extends EventEmitter<SessionEvents> implements Session 
     this.id = id;
     this.log = deps.log.child({ sessionId: id });
     this.candidates = new CandidateQueue(id);
+    this.budget = deps.budget ?? new MediaBudget(mediaLimitsOf(deps.config));
   }
 
   get closed(): boolean {
@@ -117,6 +124,7 @@ export class PeerSession extends EventEmitter<SessionEvents> implements Session 
   async acceptOffer(sdp: string, options: OfferOptions = {}): Promise<string> {
     this.checkFresh();
     if (!/^v=0/m.test(sdp) || !/^m=/m.test(sdp)) throw new InvalidSdpError("not an SDP offer: missing v= or m= lines");
+    this.budget.checkMediaSections(sdp, { sessionId: this.id });
     if (options.echo && /^a=(sendonly|inactive)\s*$/m.test(sdp)) {
       throw new InvalidSdpError("echo mode needs sendrecv media sections; the offer has a sendonly/inactive one");
     }
@@ -161,6 +169,7 @@ export class PeerSession extends EventEmitter<SessionEvents> implements Session 
         throw new UnsupportedCodecError(`no ${kind} codec left to offer: asked for ${codecs?.join(", ")}, recbot records ${this.deps.codecPreference.join(", ")}`);
       }
     }
+    this.budget.checkTransceivers(audio + video, { sessionId: this.id });
     const pc = this.createPeer(offerCodecs(preference), (_kind, mid) => (mid ? this.answerCodecs?.get(mid) : undefined));
     for (let i = 0; i < audio; i++) pc.addTransceiver("audio", { direction: "recvonly" });
     for (let i = 0; i < video; i++) pc.addTransceiver("video", { direction: "recvonly" });
@@ -178,6 +187,7 @@ export class PeerSession extends EventEmitter<SessionEvents> implements Session 
       throw new InvalidStateError("no offer from recbot is waiting for an answer; send {\"type\":\"call\"} first", { sessionId: this.id });
     }
     if (!/^v=0/m.test(sdp) || !/^m=/m.test(sdp)) throw new InvalidSdpError("not an SDP answer: missing v= or m= lines");
+    this.budget.checkMediaSections(sdp, { sessionId: this.id });
     sdp = this.repaired(sdp);
     this.answerCodecs = answeredCodecs(this.pc.localDescription!.sdp, sdp);
     try {
@@ -234,6 +244,9 @@ export class PeerSession extends EventEmitter<SessionEvents> implements Session 
   }
 
   private async remoteApplied(): Promise<void> {
+    // Every track and MediaStream (= ffmpeg process) is known now: admit them or refuse the offer.
+    if (this.closing) throw new InvalidStateError("session closed while applying the remote description", { sessionId: this.id });
+    this.releaseMedia = this.budget.admit(this.offers.length, new Set(this.offers.map((o) => o.streamId)).size, { sessionId: this.id });
     this.createStreams();
     await this.candidates.open(this.pc!);
   }
@@ -261,6 +274,7 @@ export class PeerSession extends EventEmitter<SessionEvents> implements Session 
         // Nothing left to record: end the session rather than keep a peer we ignore.
         if (event.state === "failed" && this.streams.every((s) => s.failed)) void this.close("recording_failed");
       });
+      stream.on("limit", (reason) => void this.close(reason));
       this.streams.push(stream);
     }
   }
@@ -311,6 +325,7 @@ export class PeerSession extends EventEmitter<SessionEvents> implements Session 
     const pcClosed = this.pc?.close().catch((err) => this.log.warn({ err }, "peer connection close failed"));
     await streamsClosed;
     await pcClosed;
+    this.releaseMedia?.();
     this.emit("closed", reason);
     this.removeAllListeners();
   }

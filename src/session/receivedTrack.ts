@@ -3,6 +3,7 @@ import { RtcpSrPacket, type MediaStreamTrack, type RTCRtpReceiver, type RTCRtpTr
 import { wallMs } from "../media/clock.ts";
 import { TrackPipeline } from "../media/pipeline.ts";
 import type { CodecName, MediaKind, RtpFrame } from "../media/types.ts";
+import { codecTable } from "./codecs.ts";
 import { EchoForwarder } from "./echoForwarder.ts";
 
 const KEYFRAME_INTERVAL_MS = 500;
@@ -60,7 +61,7 @@ export class ReceivedTrack {
     this.rid = offer.rid;
     this.ssrc = offer.track.ssrc ?? 0;
     this.pipeline = new TrackPipeline(
-      { kind: this.kind, codec: offer.codec, jitterDelayMs: options.jitterDelayMs, keyframeIntervalMs: KEYFRAME_INTERVAL_MS },
+      { kind: this.kind, codec: offer.codec, clockRate: codecTable[offer.codec].clockRate, jitterDelayMs: options.jitterDelayMs, keyframeIntervalMs: KEYFRAME_INTERVAL_MS },
       { frame: options.frame, requestKeyframe: () => this.requestKeyframe() },
     );
     if (offer.echoOn) this.echo = new EchoForwarder(offer.echoOn, () => this.requestKeyframe());

@@ -3,8 +3,9 @@ import type { FastifyBaseLogger as Logger } from "fastify";
 import type { Config } from "../config/schema.ts";
 import { wallMs } from "../media/clock.ts";
 import { LayerSelector } from "../media/layerSelector.ts";
+import { StreamLimit } from "../media/streamLimit.ts";
 import { SyncHold } from "../media/syncHold.ts";
-import type { RtpFrame, TrackStats } from "../media/types.ts";
+import type { Frame, RtpFrame, TrackStats } from "../media/types.ts";
 import type { RecordingMetadata } from "../recordings/metadata.ts";
 import type { RecordingStore } from "../recordings/store.ts";
 import { StreamRecorder } from "../sinks/ffmpegRecorder/streamRecorder.ts";
@@ -21,6 +22,8 @@ export interface RemoteStreamDeps {
 
 export interface RemoteStreamEvents {
   recording: [RecordingEvent, RecordingMetadata];
+  /** A frame would have taken the recording past maxRecordingSeconds or maxRecordingBytes (it was not written). */
+  limit: ["max_duration" | "max_size"];
 }
 
 /**
@@ -34,6 +37,8 @@ export class RemoteStream extends EventEmitter<RemoteStreamEvents> {
   readonly tracks: readonly ReceivedTrack[];
   readonly recorder: StreamRecorder;
   private readonly sync: SyncHold;
+  /** The recording limits, checked on every frame (a once-a-second check lets a burst run past them). */
+  private readonly limit: StreamLimit;
   private readonly log: Logger;
   private decisionLogged = false;
   /** File track index of each of `tracks` (simulcast layers of one source share one). */
@@ -46,6 +51,7 @@ export class RemoteStream extends EventEmitter<RemoteStreamEvents> {
     super();
     this.id = streamId;
     this.log = deps.log;
+    this.limit = new StreamLimit(deps.config.maxRecordingSeconds, deps.config.maxRecordingBytes, (reason) => this.emit("limit", reason));
     // One file track per source: simulcast layers (same mid, a rid each) share one, fed by a LayerSelector.
     const sources: TrackOffer[][] = [];
     for (const offer of offers) {
@@ -75,7 +81,7 @@ export class RemoteStream extends EventEmitter<RemoteStreamEvents> {
       waitMs: deps.config.syncWaitMs,
       out: (index, frame) => {
         const selector = this.selectorOf[index];
-        if (!selector) return this.recorder.write(this.sourceOf[index], frame);
+        if (!selector) return this.write(this.sourceOf[index], frame);
         const now = wallMs();
         selector.push(ordered[index].rid!, frame, now);
         selector.poll(now);
@@ -88,7 +94,7 @@ export class RemoteStream extends EventEmitter<RemoteStreamEvents> {
         log: deps.log,
         frame: (frame) => this.syncFrame(index, frame),
         senderReport: (ntp, rtp, nowMs) => {
-          this.sync.senderReport(index, ntp, rtp, nowMs * 1000);
+          this.sync.senderReport(index, ntp, this.tracks[index].pipeline.mapRtpTimestamp(rtp), nowMs * 1000);
           const clock = this.sync.clocks[index];
           this.log.debug({ kind, streamId, reports: clock.senderReports, untrusted: clock.untrustedReports }, "sender report");
           this.logDecision();
@@ -107,7 +113,7 @@ export class RemoteStream extends EventEmitter<RemoteStreamEvents> {
   private layerSelector(layers: TrackOffer[], index: number, deps: RemoteStreamDeps): LayerSelector {
     let firstPts: number | undefined;
     return new LayerSelector(layers.map((l) => l.rid!), deps.config.simulcastLayer, {
-      frame: (frame) => this.recorder.write(index, frame),
+      frame: (frame) => this.write(index, frame),
       requestKeyframe: (rid) => this.tracks.find((t) => t.rid === rid && this.sourceOf[this.tracks.indexOf(t)] === index)?.requestKeyframe(),
       switched: (rid, frame) => {
         firstPts ??= frame.ptsMicros;
@@ -137,6 +143,11 @@ export class RemoteStream extends EventEmitter<RemoteStreamEvents> {
       totals.lost += stats.lost;
       totals.keyframeRequests += stats.keyframeRequests;
       totals.nacks += stats.nacks;
+      totals.framesDropped += stats.framesDropped;
+      totals.framesTooLarge += stats.framesTooLarge;
+      totals.framesInvalid += stats.framesInvalid;
+      totals.framesBackwards += stats.framesBackwards;
+      totals.timelineJumps += stats.timelineJumps;
     }
     totals.framesWritten += this.recorder.progress.frames;
     totals.recordingBytes += this.recorder.progress.bytes;
@@ -149,6 +160,11 @@ export class RemoteStream extends EventEmitter<RemoteStreamEvents> {
   /** Local time of the last RTP packet on any of its tracks (ms), 0 before the first. */
   get lastMediaMs(): number {
     return Math.max(0, ...this.tracks.map((t) => t.lastMediaMs));
+  }
+
+  /** Into the recorder's file track `index`, unless the frame would take the recording past a limit. */
+  private write(index: number, frame: Frame): void {
+    if (this.limit.pass(frame)) this.recorder.write(index, frame);
   }
 
   private syncFrame(index: number, frame: RtpFrame): void {

@@ -80,9 +80,18 @@ export interface SessionTotals {
   keyframeRequests: number;
   framesWritten: number;
   recordingBytes: number;
+  /** Frames given up, in all (incomplete, before a keyframe, ...) and by the reasons below (see TrackStats). */
+  framesDropped: number;
+  framesTooLarge: number;
+  framesInvalid: number;
+  framesBackwards: number;
+  timelineJumps: number;
 }
 
-export const emptyTotals = (): SessionTotals => ({ packets: 0, bytes: 0, lost: 0, nacks: 0, keyframeRequests: 0, framesWritten: 0, recordingBytes: 0 });
+export const emptyTotals = (): SessionTotals => ({
+  packets: 0, bytes: 0, lost: 0, nacks: 0, keyframeRequests: 0, framesWritten: 0, recordingBytes: 0,
+  framesDropped: 0, framesTooLarge: 0, framesInvalid: 0, framesBackwards: 0, timelineJumps: 0,
+});
 
 /**
  * The asynchronous methods of a session: one map from which the worker RPC derives both its proxy

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import type { RecordingMetadata } from "../recordings/metadata.ts";
 import { TooManySessionsError } from "../util/errors.ts";
+import { MediaBudget, mediaLimitsOf } from "./mediaBudget.ts";
 import { PeerSession, type PeerSessionDeps } from "./peerSession.ts";
 import { emptyTotals, type CloseReason, type RecordingEvent, type Session, type SessionTotals } from "./session.ts";
 import { WorkerPool } from "./workerPool.ts";
@@ -20,12 +21,15 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
   private readonly deps: PeerSessionDeps;
   /** Session worker threads (config `workers` > 1); without them sessions run in this thread. */
   private readonly pool: WorkerPool | undefined;
+  /** Tracks and MediaStreams admitted over all sessions, in this thread and the workers (for limits and /metrics). */
+  readonly budget: MediaBudget;
   private readonly retired: SessionTotals = emptyTotals();
 
   constructor(deps: PeerSessionDeps) {
     super();
-    this.deps = deps;
-    if (deps.config.workers > 1) this.pool = new WorkerPool(deps.config, deps.store, deps.log);
+    this.budget = deps.budget ?? new MediaBudget(mediaLimitsOf(deps.config), { workers: deps.config.workers });
+    this.deps = { ...deps, budget: this.budget };
+    if (deps.config.workers > 1) this.pool = new WorkerPool(deps.config, deps.store, deps.log, this.budget);
   }
 
   get size(): number {

@@ -9,6 +9,7 @@ import type { Config } from "../config/schema.ts";
 import type { RecordingMetadata } from "../recordings/metadata.ts";
 import { RecordingStore } from "../recordings/store.ts";
 import { InvalidStateError, toWire } from "../util/errors.ts";
+import { MediaBudget, mediaLimitsOf } from "./mediaBudget.ts";
 import { PeerSession } from "./peerSession.ts";
 import { sessionCalls, type SessionEvents } from "./session.ts";
 import type { CallMessage, EventMessage, FromWorker, MirroredState, ToWorker, WorkerInit } from "./workerProtocol.ts";
@@ -16,8 +17,9 @@ import type { CallMessage, EventMessage, FromWorker, MirroredState, ToWorker, Wo
 const STATE_INTERVAL_MS = 1000;
 
 const port = parentPort!;
-const { index, config: rawConfig } = workerData as WorkerInit;
+const { index, config: rawConfig, mediaBudget } = workerData as WorkerInit;
 const config = rawConfig as Config;
+const budget = new MediaBudget(mediaLimitsOf(config), { shared: mediaBudget, owner: index });
 const post = (message: FromWorker) => port.postMessage(message);
 
 /**
@@ -54,7 +56,7 @@ function stateOf(session: PeerSession): MirroredState {
 const pushState = (session: PeerSession) => post({ t: "state", id: session.id, state: stateOf(session) });
 
 function create(id: string): void {
-  const session = new PeerSession(id, { config, store, log, codecPreference: config.codecs });
+  const session = new PeerSession(id, { config, store, log, codecPreference: config.codecs, budget });
   sessions.set(id, session);
   const forward = <E extends keyof SessionEvents>(event: E, ...args: SessionEvents[E]) => post({ t: "event", id, event, args } as EventMessage);
   session.on("candidate", (c) => forward("candidate", c));

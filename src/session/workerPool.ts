@@ -4,6 +4,7 @@ import type { Config } from "../config/schema.ts";
 import type { RecordingStore } from "../recordings/store.ts";
 import type { RecordingMetadata } from "../recordings/metadata.ts";
 import { errorMessage, type WireError } from "../util/errors.ts";
+import type { MediaBudget } from "./mediaBudget.ts";
 import { RemoteSession, type WorkerLink } from "./remoteSession.ts";
 import type { FromWorker, ToWorker, WorkerInit } from "./workerProtocol.ts";
 
@@ -34,12 +35,12 @@ class SessionWorker implements WorkerLink {
   readonly ready: Promise<void>;
   private onReady!: () => void;
 
-  constructor(index: number, config: Config, store: RecordingStore, log: Logger) {
+  constructor(index: number, config: Config, store: RecordingStore, log: Logger, mediaBudget: SharedArrayBuffer) {
     this.index = index;
     this.log = log.child({ worker: index });
     this.store = store;
     this.ready = new Promise((resolve) => (this.onReady = resolve));
-    const workerData: WorkerInit = { index, config: structuredClone(config) };
+    const workerData: WorkerInit = { index, config: structuredClone(config), mediaBudget };
     this.worker = new Worker(new URL("./sessionWorker.ts", import.meta.url), { workerData, name: `recbot-sessions-${index}` });
     this.worker.on("message", (m: FromWorker) => this.onMessage(m));
     this.worker.on("error", (err) => this.log.error({ err }, "session worker failed"));
@@ -137,8 +138,10 @@ export class WorkerPool {
   private readonly configs: Config[];
   private readonly store: RecordingStore;
   private readonly log: Logger;
+  private readonly budget: MediaBudget;
 
-  constructor(config: Config, store: RecordingStore, log: Logger) {
+  constructor(config: Config, store: RecordingStore, log: Logger, budget: MediaBudget) {
+    this.budget = budget;
     const slices = config.udpPortRange ? portSlices(config.udpPortRange, config.workers) : undefined;
     this.configs = Array.from({ length: config.workers }, (_, i) => (slices ? { ...config, udpPortRange: slices[i] } : config));
     this.store = store;
@@ -148,9 +151,10 @@ export class WorkerPool {
 
   /** A worker for slot `index`; one that dies is replaced, so new sessions never land on a dead thread. */
   private spawn(index: number, started = 0): SessionWorker {
-    const worker = new SessionWorker(index, this.configs[index], this.store, this.log);
+    const worker = new SessionWorker(index, this.configs[index], this.store, this.log, this.budget.shared);
     worker.started = started;
     worker.onDied = (dead) => {
+      this.budget.releaseWorker(index); // its sessions never closed there: their streams are free again
       if (this.workers[index] === dead) this.workers[index] = this.spawn(index, dead.started);
     };
     return worker;

@@ -38,4 +38,6 @@ export interface WorkerInit {
   index: number;
   /** The config with this worker's slice of udpPortRange. */
   config: unknown;
+  /** The MediaBudget's shared counters (one budget over all threads). */
+  mediaBudget: SharedArrayBuffer;
 }

@@ -6,6 +6,7 @@
  * - sendClip: sends a clip in real time on werift tracks (loops it, answers PLIs, DTX like a browser)
  * - publish: a werift publisher over recbot's /ws (offer, trickle ICE, media, bye), optionally in echo mode
  * - publishWhip / whip: the same over WHIP; WsClient: the /ws JSON client
+ * - connectRaw / rtp: a connected werift peer that sends RTP packets you build (hostile or unusual senders)
  * - probe / decodeErrors / measureAvSync: read a recording back (ffprobe, a clean decode, flash/beep A/V offset)
  * - EchoMeter: round trip, loss, jitter and freezes of what an echo returns
  * Needs ffmpeg and ffprobe on PATH.
@@ -18,6 +19,7 @@ export { clientPeer, correctSenderReports, loopbackOffer, waitConnected, type Cl
 export { publish, type PublishOptions, type PublishResult } from "./publisher.ts";
 export { publishWhip, splitCandidates, whip, type WhipPublishOptions, type WhipPublishResult, type WhipResponse } from "./whipClient.ts";
 export { WsClient } from "./wsClient.ts";
+export { connectRaw, offerFor, prng, rtp, type RawPeer, type RawTrack, type RawTrackSpec } from "./rawPeer.ts";
 export { decodeErrors, probe, stream, type Probe, type ProbedStream } from "./probe.ts";
 export { measureAvSync, type SyncReport } from "./avSync.ts";
 export { EchoMeter, type EchoMetrics, type KindMetrics, type SeriesPoint } from "./echoMeter.ts";

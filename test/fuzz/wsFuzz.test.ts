@@ -16,6 +16,7 @@ const SDP_RUNS = 2000 * scale;
 const knownCodes = new Set([
   "bad_json", "bad_message", "unknown_type", "invalid_sdp", "unsupported_codec", "duplicate_offer", "no_session",
   "too_many_candidates", "invalid_candidate", "ice_failed", "unexpected_answer", "invalid_state",
+  "too_many_media_sections", "too_many_tracks", "too_many_streams", "stream_limit_reached",
 ]);
 const SENTINEL = '{"type":"__sentinel__"}';
 

@@ -4,6 +4,7 @@ import type { Config } from "../../config/schema.ts";
 import { clientIceServerUrls, iceServersFor } from "../../session/iceServers.ts";
 import { publicRecording } from "../../recordings/publicView.ts";
 import { MAX_REMOTE_CANDIDATES } from "../../session/candidateQueue.ts";
+import { limitStatus } from "../../session/mediaBudget.ts";
 import type { Session } from "../../session/session.ts";
 import type { SessionRegistry } from "../../session/sessionRegistry.ts";
 import type { CallRegistry } from "../../calls/callRegistry.ts";
@@ -82,6 +83,9 @@ export async function whipRoute(app: FastifyInstance, { registry, config, calls 
       if (err instanceof InvalidSdpError || err instanceof UnsupportedCodecError || (err instanceof RecbotError && err.code === "too_many_candidates")) {
         return fail(reply, 400, err.code, err.message);
       }
+      const limited = err instanceof RecbotError ? limitStatus(err.code) : undefined;
+      if (limited === 503) reply.header("retry-after", String(RETRY_AFTER_SECONDS));
+      if (limited) return fail(reply, limited, (err as RecbotError).code, (err as RecbotError).message);
       if (err instanceof RecbotError) return fail(reply, 500, err.code, err.message);
       session.log.error({ err }, "WHIP offer failed");
       return fail(reply, 500, "internal", errorMessage(err));
