@@ -87,17 +87,32 @@ function vp9Key(d: Buffer): boolean {
   return code === 0x498342;
 }
 
-/** H.264 Annex B access unit with SPS (7) and an IDR slice (5): where a decoder can start (browsers repeat SPS/PPS per IDR). */
+/** profile_idc values of H.264 (Annex A and G/H): an SPS naming another is not one. */
+const H264_PROFILES = new Set([66, 77, 88, 100, 110, 122, 244, 44, 83, 86, 118, 128, 134, 135, 138, 139]);
+/** level_idc values of H.264 (Table A-1; 9 is level 1b). */
+const H264_LEVELS = new Set([9, 10, 11, 12, 13, 20, 21, 22, 30, 31, 32, 40, 41, 42, 50, 51, 52, 60, 61, 62]);
+
+/**
+ * H.264 Annex B access unit with an SPS (7) and an IDR slice (5): where a decoder can start (browsers repeat SPS/PPS
+ * per IDR). The SPS must name a real profile and level with its reserved bits zero, and the IDR slice must have a
+ * body: a one-byte "IDR" next to a two-byte "SPS" is random data (a fuzz test found it).
+ */
 function h264Key(d: Buffer): boolean {
   let sps = false;
   let idr = false;
-  for (let i = 0; i + 4 < d.length; i++) {
-    if (d[i] === 0 && d[i + 1] === 0 && d[i + 2] === 1) {
-      const type = d[i + 3] & 0x1f;
-      if (type === 7) sps = true;
-      else if (type === 5) idr = true;
-    }
+  const starts: number[] = [];
+  for (let i = 0; i + 3 < d.length; i++) {
+    if (d[i] === 0 && d[i + 1] === 0 && d[i + 2] === 1) starts.push((i += 3));
   }
+  starts.forEach((at, n) => {
+    // The NAL unit runs to the next start code (whose leading zero byte of a 4-byte code it does not own).
+    let end = n + 1 < starts.length ? starts[n + 1] - 3 : d.length;
+    if (end > at && d[end - 1] === 0 && n + 1 < starts.length) end--;
+    const type = d[at] & 0x1f;
+    if (type === 7 && end - at >= 4) {
+      sps ||= H264_PROFILES.has(d[at + 1]) && (d[at + 2] & 0x03) === 0 && H264_LEVELS.has(d[at + 3]);
+    } else if (type === 5 && end - at >= 2) idr = true;
+  });
   return sps && idr;
 }
 
