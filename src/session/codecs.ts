@@ -126,6 +126,22 @@ export function chooseCodecs(sdp: string, preference: readonly CodecName[]): Cho
 }
 
 /**
+ * The codecs recbot may offer as the caller: those of `asked` (a `call` message's `codecs`) that it records, else
+ * its whole preference; a kind with a transceiver to offer and no codec left is an error.
+ */
+export function callPreference(
+  asked: readonly CodecName[] | undefined, preference: readonly CodecName[], counts: Record<MediaKind, number>,
+): readonly CodecName[] {
+  const usable = asked ? asked.filter((c) => preference.includes(c)) : preference;
+  for (const kind of ["audio", "video"] as const) {
+    if (counts[kind] > 0 && !usable.some((c) => codecTable[c].kind === kind)) {
+      throw new UnsupportedCodecError(`no ${kind} codec left to offer: asked for ${asked?.join(", ")}, recbot records ${preference.join(", ")}`);
+    }
+  }
+  return usable;
+}
+
+/**
  * recbot as the caller offers one codec per kind, the first of the preference list: a browser sends
  * by the offerer's order whatever its answer lists (Chromium ignores its own setCodecPreferences when
  * answering: measured, it answered H.264 only and sent VP8), so a single codec leaves no doubt about

@@ -6,20 +6,19 @@ import { wallMs } from "../media/clock.ts";
 import type { CodecName, MediaKind, TrackStats } from "../media/types.ts";
 import type { RecordingMetadata } from "../recordings/metadata.ts";
 import type { RecordingStore } from "../recordings/store.ts";
-import { InvalidSdpError, InvalidStateError, RecbotError, UnsupportedCodecError, errorMessage } from "../util/errors.ts";
+import { InvalidSdpError, InvalidStateError, RecbotError, errorMessage } from "../util/errors.ts";
 import { afterGathering } from "./afterGathering.ts";
 import { bandwidthHeaderExtensions, RembSender } from "./bandwidth.ts";
 import { offersSimulcast, simulcastHeaderExtensions } from "./simulcast.ts";
 import { acceptBundleOnly } from "./bundleOnly.ts";
 import { CandidateQueue } from "./candidateQueue.ts";
-import { answeredCodecs, chooseCodecs, codecTable, offerCodecs } from "./codecs.ts";
+import { answeredCodecs, callPreference, chooseCodecs, codecTable, offerCodecs } from "./codecs.ts";
 import { iceOptions } from "./iceOptions.ts";
 import { MediaBudget, mediaLimitsOf } from "./mediaBudget.ts";
-import type { TrackOffer } from "./receivedTrack.ts";
+import { trackOffersOf, type TrackOffer } from "./receivedTrack.ts";
 import { RemoteStream } from "./remoteStream.ts";
 import { repairSdp } from "./sdpRepair.ts";
 import { selectedPair, type SelectedPair } from "./selectedPair.ts";
-import { safeStreamId } from "./streamId.ts";
 import { emptyTotals, type CallOptions, type CloseReason, type IceCandidateJson, type OfferOptions, type Session, type SessionEvents, type SessionTotals } from "./session.ts";
 
 export interface PeerSessionDeps {
@@ -123,13 +122,11 @@ export class PeerSession extends EventEmitter<SessionEvents> implements Session 
   /** Applies a remote offer and returns the answer SDP (with candidates: werift gathers first). */
   async acceptOffer(sdp: string, options: OfferOptions = {}): Promise<string> {
     this.checkFresh();
-    if (!/^v=0/m.test(sdp) || !/^m=/m.test(sdp)) throw new InvalidSdpError("not an SDP offer: missing v= or m= lines");
-    this.budget.checkMediaSections(sdp, { sessionId: this.id });
+    sdp = this.remoteSdp(sdp, "offer");
     if (options.echo && /^a=(sendonly|inactive)\s*$/m.test(sdp)) {
       throw new InvalidSdpError("echo mode needs sendrecv media sections; the offer has a sendonly/inactive one");
     }
     this.echo = options.echo === true;
-    sdp = this.repaired(sdp);
     this.candidates.countInline(sdp.match(/^a=candidate:/gm)?.length ?? 0);
     const chosen = chooseCodecs(sdp, this.deps.codecPreference);
     const pc = this.createPeer(
@@ -163,12 +160,7 @@ export class PeerSession extends EventEmitter<SessionEvents> implements Session 
    */
   async createOffer({ audio = 1, video = 1, codecs }: CallOptions = {}): Promise<string> {
     this.checkFresh();
-    const preference = codecs ? codecs.filter((c) => this.deps.codecPreference.includes(c)) : this.deps.codecPreference;
-    for (const kind of ["audio", "video"] as const) {
-      if ((kind === "audio" ? audio : video) > 0 && !preference.some((c) => codecTable[c].kind === kind)) {
-        throw new UnsupportedCodecError(`no ${kind} codec left to offer: asked for ${codecs?.join(", ")}, recbot records ${this.deps.codecPreference.join(", ")}`);
-      }
-    }
+    const preference = callPreference(codecs, this.deps.codecPreference, { audio, video });
     this.budget.checkTransceivers(audio + video, { sessionId: this.id });
     const pc = this.createPeer(offerCodecs(preference), (_kind, mid) => (mid ? this.answerCodecs?.get(mid) : undefined));
     for (let i = 0; i < audio; i++) pc.addTransceiver("audio", { direction: "recvonly" });
@@ -186,9 +178,7 @@ export class PeerSession extends EventEmitter<SessionEvents> implements Session 
     if (!this.pc || this.pc.signalingState !== "have-local-offer") {
       throw new InvalidStateError("no offer from recbot is waiting for an answer; send {\"type\":\"call\"} first", { sessionId: this.id });
     }
-    if (!/^v=0/m.test(sdp) || !/^m=/m.test(sdp)) throw new InvalidSdpError("not an SDP answer: missing v= or m= lines");
-    this.budget.checkMediaSections(sdp, { sessionId: this.id });
-    sdp = this.repaired(sdp);
+    sdp = this.remoteSdp(sdp, "answer");
     this.answerCodecs = answeredCodecs(this.pc.localDescription!.sdp, sdp);
     try {
       await this.pc.setRemoteDescription({ type: "answer", sdp });
@@ -221,23 +211,19 @@ export class PeerSession extends EventEmitter<SessionEvents> implements Session 
       if (!this.closing) this.emit("candidate", c ? (c.toJSON() as IceCandidateJson) : null);
     });
     pc.connectionStateChange.subscribe((state) => this.onConnectionState(state));
-    // werift leaves track.streamId unset for remote tracks; the msid is on the event's streams / the receiver.
-    pc.ontrack = ({ track, receiver, streams, transceiver }) => {
-      const codec = codecOf(track.kind as MediaKind, transceiver.mid ?? undefined);
-      const streamId = safeStreamId(streams[0]?.id ?? receiver.remoteStreamId ?? track.streamId);
-      // Simulcast: werift announces the first rid's track only; the receiver holds one track per rid of this mid,
-      // and the stream records one of them (layerSelector.ts).
-      const layers = receiver.tracks.filter((t) => t.rid);
-      for (const t of layers.length > 1 ? layers : [track]) {
-        if (codec) this.offers.push({ track: t, receiver, streamId, ...codec, echoOn: this.echo ? transceiver : undefined, mid: transceiver.mid ?? undefined, rid: t.rid });
-      }
-      if (codec && track.kind === "video") this.remb?.add(receiver, track.ssrc);
+    pc.ontrack = (event) => {
+      const codec = codecOf(event.track.kind as MediaKind, event.transceiver.mid ?? undefined);
+      if (!codec) return;
+      this.offers.push(...trackOffersOf(event, codec, this.echo));
+      if (event.track.kind === "video") this.remb?.add(event.receiver, event.track.ssrc);
     };
     return pc;
   }
 
-  /** What browsers send that werift cannot parse, repaired first (sdpRepair.ts). */
-  private repaired(sdp: string): string {
+  /** A remote SDP checked (shape, media section limits) and repaired where browsers send what werift cannot parse (sdpRepair.ts). */
+  private remoteSdp(sdp: string, type: "offer" | "answer"): string {
+    if (!/^v=0/m.test(sdp) || !/^m=/m.test(sdp)) throw new InvalidSdpError(`not an SDP ${type}: missing v= or m= lines`);
+    this.budget.checkMediaSections(sdp, { sessionId: this.id });
     const { sdp: repaired, repairs } = repairSdp(sdp);
     if (repairs.length) this.log.info({ repairs: repairs.slice(0, 20), count: repairs.length }, "remote SDP repaired");
     return repaired;

@@ -1,10 +1,11 @@
 import type { FastifyBaseLogger as Logger } from "fastify";
-import { RtcpSrPacket, type MediaStreamTrack, type RTCRtpReceiver, type RTCRtpTransceiver, type RtpPacket } from "werift";
+import { RtcpSrPacket, type MediaStreamTrack, type RTCRtpReceiver, type RTCRtpTransceiver, type RTCTrackEvent, type RtpPacket } from "werift";
 import { wallMs } from "../media/clock.ts";
 import { TrackPipeline } from "../media/pipeline.ts";
 import type { CodecName, MediaKind, RtpFrame } from "../media/types.ts";
 import { codecTable } from "./codecs.ts";
 import { EchoForwarder } from "./echoForwarder.ts";
+import { safeStreamId } from "./streamId.ts";
 
 const KEYFRAME_INTERVAL_MS = 500;
 
@@ -22,6 +23,21 @@ export interface TrackOffer {
   mid?: string;
   /** The simulcast layer (RTP stream id) this track carries; undefined without simulcast. */
   rid?: string;
+}
+
+/**
+ * The tracks of one werift `ontrack` event, as offers for their stream. werift leaves `track.streamId` unset for
+ * remote tracks (the msid is on the event's streams or the receiver), and with simulcast it announces the first rid's
+ * track only: the receiver holds one track per rid of the mid, and the stream records one of them (layerSelector.ts).
+ */
+export function trackOffersOf(
+  { track, receiver, streams, transceiver }: RTCTrackEvent, codec: { codec: CodecName; payloadType: number }, echo: boolean,
+): TrackOffer[] {
+  const streamId = safeStreamId(streams[0]?.id ?? receiver.remoteStreamId ?? track.streamId);
+  const layers = receiver.tracks.filter((t) => t.rid);
+  return (layers.length > 1 ? layers : [track]).map((t) => ({
+    track: t, receiver, streamId, ...codec, echoOn: echo ? transceiver : undefined, mid: transceiver.mid ?? undefined, rid: t.rid,
+  }));
 }
 
 export interface ReceivedTrackOptions {
