@@ -113,11 +113,34 @@ class SessionWorker implements WorkerLink {
   private async interrupt(session: RemoteSession, why: string): Promise<void> {
     for (const meta of session.recordings) {
       if (meta.state !== "recording" || !meta.segments?.length) continue; // never started: no file
-      const interrupted: RecordingMetadata = { ...meta, state: "interrupted", endedAt: new Date().toISOString(), error: why };
+      // The recorder lists a segment when it starts its ffmpeg, and ffmpeg creates the file only after probing its
+      // input: a thread that dies in between (e.g. just as the sync hold released the first frames) leaves a listed
+      // segment that is not on disk. The sidecar names only files that exist.
+      const segments = [];
+      let sizeBytes = 0;
+      for (const s of meta.segments) {
+        const size = await this.store.sizeOf(s.file);
+        if (size === undefined) continue;
+        segments.push(s);
+        sizeBytes += size;
+      }
+      const endedAt = new Date().toISOString();
+      if (segments.length === 0) {
+        // Nothing of it is on disk: no recording to list (as when the stream never started), only the client is told.
+        await this.store.delete(meta.id).catch((err) => this.log.warn({ err }, "sidecar removal failed"));
+        this.log.warn({ recordingId: meta.id }, "interrupted recording had no file yet; its sidecar is removed");
+        const failed: RecordingMetadata = { ...meta, segments: [], state: "failed", endedAt, error: `${why}; no file was written` };
+        session.receive({
+          t: "event", id: session.id, event: "recording",
+          args: [{ recordingId: meta.id, state: "failed", file: meta.file, streamId: meta.streamId, error: failed.error }, failed],
+        });
+        continue;
+      }
+      const interrupted: RecordingMetadata = { ...meta, file: segments[0].file, segments, sizeBytes, state: "interrupted", endedAt, error: why };
       await this.store.writeMetadata(interrupted).catch((err) => this.log.warn({ err }, "metadata write failed"));
       session.receive({
         t: "event", id: session.id, event: "recording",
-        args: [{ recordingId: meta.id, state: "failed", file: meta.file, streamId: meta.streamId, error: why }, interrupted],
+        args: [{ recordingId: meta.id, state: "failed", file: interrupted.file, streamId: meta.streamId, error: why }, interrupted],
       });
     }
     session.end("worker_failed");
