@@ -17,6 +17,8 @@ export interface CoturnOptions {
   netns?: string;
   /** Lab-only overrides added after deploy/turnserver.conf, e.g. `--allowed-peer-ip=10.0.0.0-10.255.255.255`. */
   extraArgs?: string[];
+  /** Config file; default deploy/turnserver.conf (a lab variant of it, e.g. with TLS on). */
+  conf?: string;
 }
 
 export interface Coturn {
@@ -35,11 +37,11 @@ export interface Coturn {
  * Debian's turnserver with the repo's deploy/turnserver.conf plus the overrides a lab needs (its address,
  * a free port, a private pidfile and user DB). Resolves once it listens on its UDP port.
  */
-export async function startCoturn({ ip, port = 20000 + Math.floor(Math.random() * 10000), secret, netns, extraArgs = [] }: CoturnOptions): Promise<Coturn> {
+export async function startCoturn({ ip, port = 20000 + Math.floor(Math.random() * 10000), secret, netns, extraArgs = [], conf = TURN_CONF }: CoturnOptions): Promise<Coturn> {
   const dir = mkdtempSync(path.join(tmpdir(), "recbot-coturn-"));
   const pidfile = path.join(dir, "turnserver.pid");
   const args = [
-    "-c", TURN_CONF,
+    "-c", conf,
     `--static-auth-secret=${secret}`,
     `--listening-ip=${ip}`, `--relay-ip=${ip}`, `--listening-port=${port}`,
     `--pidfile=${pidfile}`, `--userdb=${path.join(dir, "turndb")}`,
