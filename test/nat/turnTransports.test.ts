@@ -121,8 +121,8 @@ describe("TURN over TCP and TLS (turns:) through coturn on 127.0.0.1", () => {
     expect(check.videoFramesRecorded).toBeGreaterThan(0);
   });
 
-  // Known defect (measured 30/90 video frames in 3 of 3 runs, audio complete): media that reaches recbot over its TCP
-  // TURN link loses most video frames. Not diagnosed yet; this case starts passing (and so fails here) once fixed.
+  // Known defect (30/90 video frames in every run, audio complete; video starts at the clip's second keyframe): over its TCP
+  // TURN link recbot loses the first GOP. Not diagnosed yet; this case starts passing (and so fails here) once fixed.
   it.fails("recbot relayed over TCP records every video frame", async () => {
     const { result } = await recbotOverTcp();
     await verifyRecording(result, { dir });
