@@ -45,6 +45,8 @@ export interface SendOptions {
   signal?: AbortSignal;
   /** Send audio only within [from, to) seconds (a microphone muted before and after). */
   audioWindow?: [number, number];
+  /** Send no video within [from, to) seconds (a camera switched off mid-call while audio goes on). */
+  videoPause?: [number, number];
   /** Called after each frame's packets are written. */
   onFrame?: (frame: SentFrame) => void;
 }
@@ -75,7 +77,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function sendClip(
   clip: Clip, seconds: number, video: MediaStreamTrack, audio: MediaStreamTrack, options: SendOptions = {},
 ): Promise<SendStats> {
-  const { keyframeWanted = () => false, dtx = false, signal, audioWindow, onFrame } = options;
+  const { keyframeWanted = () => false, dtx = false, signal, audioWindow, videoPause, onFrame } = options;
   const vp8 = new Vp8Packetizer({ payloadType: 96 });
   const opus = new OpusPacketizer({ payloadType: 111 });
   const videoBase = Math.floor(Math.random() * 2 ** 31);
@@ -96,6 +98,7 @@ export async function sendClip(
       let rtpTimestamp: number;
       let packets: number;
       if (kind === "video") {
+        if (videoPause && time >= videoPause[0] && time < videoPause[1]) continue;
         if (keyframeWanted() && !frame.keyframe && clip.intra?.[index]) {
           data = clip.intra[index].data;
           sent.keyframesOnRequest++;

@@ -49,6 +49,8 @@ export interface PublishOptions {
   dtx?: boolean;
   /** Send audio only within [from, to) seconds of the clip (a microphone muted before and after). */
   audioWindow?: [number, number];
+  /** Send no video within [from, to) seconds of the clip (camera switched off mid-call; audio goes on). */
+  videoPause?: [number, number];
   /** Echo mode: offer sendrecv with `mode: "echo"`; every packet recbot sends back is passed here. */
   onEcho?: (kind: "video" | "audio", packet: RtpPacket) => void;
   /** Called after each frame's packets are written. */
@@ -164,7 +166,7 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
     }, () => {});
     if (options.startAtMs !== undefined) await new Promise((r) => setTimeout(r, Math.max(0, options.startAtMs! - wallMs())));
     options.onSending?.();
-    const framesSent = await sendClip(clip, seconds, video, audio, { keyframeWanted, dtx: options.dtx, signal: options.signal, audioWindow: options.audioWindow, onFrame: options.onFrame });
+    const framesSent = await sendClip(clip, seconds, video, audio, { keyframeWanted, dtx: options.dtx, signal: options.signal, audioWindow: options.audioWindow, videoPause: options.videoPause, onFrame: options.onFrame });
     await options.onSent?.();
     for (const sender of senders) {
       const s = sender as unknown as { nackCount: number; pliCount: number; retransmittedPacketsSent: number };

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRecbot, type Recbot } from "../../src/index.ts";
 import { wallMs } from "../../src/media/clock.ts";
 import { makeClip } from "../../src/testkit/clip.ts";
-import { beepsAt, flashesIn, lumaGrid, pairOffsetsMs, toneDb } from "../helpers/composite.ts";
+import { beepsAt, flashesIn, lumaGrid, meanRgb, pairOffsetsMs, toneDb } from "../helpers/composite.ts";
 import { decodeErrors, probe, stream } from "../../src/testkit/probe.ts";
 import { publish } from "../../src/testkit/publisher.ts";
 import { verifyRecording } from "../helpers/verifyRecording.ts";
@@ -251,6 +251,41 @@ describe("call composite from werift participants", { timeout: 240_000 }, () => 
     expect(topLeft, figures7).toBeGreaterThan(60);
     expect(bottomMiddle, figures7).toBeGreaterThan(60);
     expect(bottomCorner, figures7).toBeLessThan(30);
+  });
+
+  it("video switched off mid-call (no video packets for 2 s, audio goes on): the still tile shows in the gap, video around it", async () => {
+    // Keyframe every second: video comes back on a keyframe at 4 s.
+    const clip = await makeClip({ seconds: 6, gop: 30 });
+    let joinedAt = 0;
+    let sendingAt = 0;
+    const result = await publish({
+      url: wsUrl, clip, join: { callId: "camoff", name: "Vera" }, videoPause: [2, 4],
+      onJoined: () => (joinedAt = wallMs()), onSending: () => (sendingAt = wallMs()),
+    });
+    expect(result.finished.state).toBe("finished");
+    const call = await finishedCall("camoff");
+    expect(call.composite.state).toBe("finished");
+    const file = path.join(dir, call.composite.file);
+    expect(await decodeErrors(file)).toBe("");
+    const sendS = (sendingAt - joinedAt) / 1000;
+    // One tile over the whole canvas: the 4:3 picture spans x 160–1120. Look inside it, above the name.
+    const look = async (t: number) => {
+      const grid = await lumaGrid(file, t, 16, 9);
+      const cells = grid.slice(1, 8).flatMap((row) => row.slice(3, 13));
+      const rgb = await meanRgb(file, t, { x: 240, y: 80, w: 800, h: 560 });
+      return { spread: Math.max(...cells) - Math.min(...cells), rgb };
+    };
+    const [before, inGap, after] = await Promise.all([look(sendS + 1), look(sendS + 3), look(sendS + 5)]);
+    const figures8 = `[composite camoff] sending from ${sendS.toFixed(2)} s; luma spread before ${before.spread}, in gap ${inGap.spread}, after ${after.spread}; ` +
+      `rgb in gap ${inGap.rgb.join("/")}`;
+    // The test pattern: bars of many lumas. The still tile: one flat colour (0x2a3038 in layout.ts).
+    expect(before.spread, figures8).toBeGreaterThan(40);
+    expect(after.spread, figures8).toBeGreaterThan(40);
+    expect(inGap.spread, figures8).toBeLessThan(6);
+    inGap.rgb.forEach((c, i) => expect(Math.abs(c - [0x2a, 0x30, 0x38][i]), figures8).toBeLessThan(10));
+    // Audio went on through the gap.
+    const [tone, off] = await Promise.all([toneDb(file, 440, sendS + 2.3, sendS + 3.7), toneDb(file, 3000, sendS + 2.3, sendS + 3.7)]);
+    expect(tone, `${figures8}; 440 Hz ${tone.toFixed(1)} dB, 3000 Hz ${off.toFixed(1)} dB`).toBeGreaterThan(off + 20);
   });
 
   it("with session workers (workers: 2) the participant's sidecar still carries the call, and the call is composed", async () => {

@@ -6,6 +6,7 @@ import ffmpeg from "fluent-ffmpeg";
 import type { FastifyBaseLogger as Logger } from "fastify";
 import { FfmpegExitError, errorMessage } from "../../util/errors.ts";
 import { buildPlan, type LayoutParticipant } from "./layout.ts";
+import { probeVideoGaps } from "./videoGaps.ts";
 
 export type CompositeFormat = "mp4" | "webm";
 
@@ -105,8 +106,9 @@ export class Compositor extends EventEmitter<CompositorEvents> {
     try {
       const names = new Map(job.participants.map((p, i) => [p.id, path.join(dir, `name${i}.txt`)]));
       for (const p of job.participants) await writeFile(names.get(p.id)!, p.name);
+      const participants = await this.withVideoGaps(job);
       const plan = buildPlan({
-        participants: job.participants, startMs: job.startMs, endMs: job.endMs, width, height, fps,
+        participants, startMs: job.startMs, endMs: job.endMs, width, height, fps,
         nameFile: (id) => names.get(id)!, fontFile: this.options.fontFile ?? FONT,
       });
       const filterFile = path.join(dir, "graph.txt");
@@ -152,6 +154,25 @@ export class Compositor extends EventEmitter<CompositorEvents> {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  }
+
+  /** The job's participants with each video file's gaps (camera switched off mid-file) found by ffprobe. */
+  private async withVideoGaps(job: CompositeJob): Promise<LayoutParticipant[]> {
+    return Promise.all(job.participants.map(async (p) => ({
+      ...p,
+      media: await Promise.all(p.media.map(async (piece) => {
+        if (!piece.hasVideo || piece.videoGaps) return piece;
+        try {
+          const videoGaps = await probeVideoGaps(piece.file);
+          if (videoGaps.length) this.options.log.debug({ key: job.key, file: piece.file, videoGaps }, "composite: video gaps");
+          return { ...piece, videoGaps };
+        } catch (err) {
+          // Without gaps the composite still works; it then holds the last frame through them.
+          this.options.log.warn({ key: job.key, file: piece.file, err: errorMessage(err) }, "composite: could not probe video gaps");
+          return piece;
+        }
+      })),
+    })));
   }
 
   /** Stops the running job (its promise rejects) and refuses queued ones; waits until nothing runs. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { buildPlan, gridShape, gridTiles, layoutIntervals, type LayoutParticipant } from "./layout.ts";
+import { findVideoGaps } from "./videoGaps.ts";
 
 const piece = (file: string, originMs: number, hasVideo = true, hasAudio = true) => ({ file, originMs, hasVideo, hasAudio });
 
@@ -62,5 +63,55 @@ describe("composite layout", () => {
       startMs: 0, endMs: 2000, width: 640, height: 360, fps: 30, nameFile: () => "/n", fontFile: "/f",
     });
     expect(silent.audio).toBeUndefined();
+  });
+
+  it("video switched off inside a file: the still tile covers the tile during each gap, on the call's clock", () => {
+    const input = (gaps: { from: number; to: number }[]) => buildPlan({
+      participants: [
+        { id: "a", name: "A", joinedMs: 0, leftMs: 10_000, media: [{ ...piece("/r/a.webm", 1000), videoGaps: gaps }] },
+        { id: "b", name: "B", joinedMs: 0, leftMs: 6000, media: [piece("/r/b.webm", 0)] },
+      ],
+      startMs: 0, endMs: 10_000, width: 1280, height: 720, fps: 25, nameFile: (id) => `/tmp/${id}.txt`, fontFile: "/f.ttf",
+    });
+    const none = input([]);
+    expect(none.filter).not.toContain("gte(t,");
+    // File times 2–4 s and 6–8.5 s; the file starts 1 s into the call; video is shown half a frame (20 ms) early.
+    const plan = input([{ from: 2, to: 4 }, { from: 6, to: 8.5 }]);
+    const stills = [...plan.filter.matchAll(/drawbox=x=(\d+):y=(\d+):w=(\d+):h=(\d+):color=0x2a3038:t=fill:enable='gte\(t,([\d.]+)\)\*lt\(t,([\d.]+)\)'/g)]
+      .map((m) => m.slice(1).map(Number));
+    // The first gap (2.98–4.98 s) is while B is present (A on the left half); the second (6.98–9.48 s) while A is alone.
+    expect(stills).toEqual([[2, 2, 636, 716, 2.98, 4.98], [2, 2, 1276, 716, 6.98, 9.48]]);
+    // Each still is drawn after A's video overlays (so it hides the held frame) and before the names.
+    const lastOverlay = plan.filter.lastIndexOf("overlay=");
+    const firstStill = plan.filter.indexOf("gte(t,2.98)");
+    expect(firstStill).toBeGreaterThan(lastOverlay);
+    expect(plan.filter.indexOf("drawtext=")).toBeGreaterThan(firstStill);
+    // A gap across the change from two tiles to one is split at the change, each part on the tile of its stretch.
+    const across = input([{ from: 4, to: 6 }]);
+    expect(across.filter).toContain("w=636:h=716:color=0x2a3038:t=fill:enable='gte(t,4.98)*lt(t,6)'");
+    expect(across.filter).toContain("w=1276:h=716:color=0x2a3038:t=fill:enable='gte(t,6)*lt(t,6.98)'");
+    // Any number of gaps: one graph, each label defined once and used once.
+    const many = input(Array.from({ length: 40 }, (_, i) => ({ from: i * 0.2, to: i * 0.2 + 0.1 })));
+    const labels = [...many.filter.matchAll(/\[(c\d+)\]/g)].map((m) => m[1]);
+    for (const l of new Set(labels)) expect(labels.filter((x) => x === l)).toHaveLength(2);
+    // 40 gaps, one of them (file 5–5.1 s) across the change at 6 s: 41 stills of two boxes each.
+    expect(many.filter.match(/gte\(t,/g)!.length).toBe(82);
+  });
+});
+
+describe("video gaps", () => {
+  const frames = (from: number, to: number, step = 1 / 30) => Array.from({ length: Math.round((to - from) / step) }, (_, i) => from + i * step);
+  it("finds stretches without frames longer than 500 ms, including a trailing one; late frames are not gaps", () => {
+    expect(findVideoGaps(frames(0, 5), 5)).toEqual([]);
+    const jitter = [0, 0.033, 0.066, 0.5, 0.533, 0.566]; // 434 ms late: not a switched-off camera
+    expect(findVideoGaps(jitter, 0.6)).toEqual([]);
+    const times = [...frames(0, 2), ...frames(4, 6)];
+    const gaps = findVideoGaps(times, 8);
+    expect(gaps).toHaveLength(2);
+    expect(gaps[0].from).toBeCloseTo(2, 3); // the last frame before (1.967 s) keeps its usual 33 ms
+    expect(gaps[0].to).toBeCloseTo(4, 3);
+    expect(gaps[1].from).toBeCloseTo(6, 3);
+    expect(gaps[1].to).toBe(8);
+    expect(findVideoGaps([1], 10)).toEqual([]);
   });
 });

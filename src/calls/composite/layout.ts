@@ -11,6 +11,17 @@ export interface MediaPiece {
   originMs: number;
   hasVideo: boolean;
   hasAudio: boolean;
+  /**
+   * Stretches of the file (seconds of the file's own time) with no video although the file goes on: the camera was
+   * switched off mid-call. The still tile covers the participant's tile there instead of their last frame.
+   */
+  videoGaps?: VideoGap[];
+}
+
+/** [from, to) in seconds of a file's time. */
+export interface VideoGap {
+  from: number;
+  to: number;
 }
 
 export interface LayoutParticipant {
@@ -62,6 +73,7 @@ const BACKGROUND = "0x101418";
 const TILE = "0x2a3038";
 const even = (n: number) => Math.max(2, Math.floor(n / 2) * 2);
 const sec = (ms: number) => Math.round(ms) / 1000;
+const round3 = (s: number) => Math.round(s * 1000) / 1000;
 
 /** Columns and rows for n tiles: as square as possible, wider than tall. */
 export function gridShape(n: number): { cols: number; rows: number } {
@@ -107,7 +119,8 @@ export function layoutIntervals(participants: readonly LayoutParticipant[], star
 /**
  * The filter graph. Video: a canvas at the output rate; per interval, a box per present participant (the still tile,
  * seen until their video arrives or while it is missing), their video trimmed to the interval, scaled to fit and
- * overlaid, and their name on top. Audio: each piece delayed to its place on the clock, then mixed.
+ * overlaid, the still tile again over gaps inside a file (video switched off), and their name on top. Audio: each
+ * piece delayed to its place on the clock, then mixed.
  */
 export function buildPlan(input: LayoutInput): CompositePlan {
   const { participants, startMs, endMs, width, height, fps } = input;
@@ -117,6 +130,7 @@ export function buildPlan(input: LayoutInput): CompositePlan {
   const chains: string[] = [`color=c=${BACKGROUND}:s=${width}x${height}:r=${fps}:d=${durationS},format=yuv420p[base]`];
   const audioLabels: string[] = [];
   const overlays: { label: string; tile: Tile }[] = [];
+  const stills: { from: number; to: number; tile: Tile }[] = [];
   const enable = (iv: LayoutInterval) => `enable='between(t,${iv.from},${iv.to})'`;
 
   for (const p of participants) {
@@ -124,6 +138,16 @@ export function buildPlan(input: LayoutInput): CompositePlan {
       const index = inputs.push(piece.file) - 1;
       const offsetS = sec(piece.originMs - startMs);
       if (piece.hasVideo) {
+        // Same shift as the video's, so the still tile starts and ends on the frames that start and end the gap.
+        const gapShift = offsetS - 0.5 / fps;
+        for (const gap of piece.videoGaps ?? []) {
+          for (const iv of intervals) {
+            const tile = iv.tiles.find((t) => t.participantId === p.id);
+            const from = Math.max(iv.from, round3(gap.from + gapShift));
+            const to = Math.min(iv.to, round3(gap.to + gapShift));
+            if (tile && to > from) stills.push({ from, to, tile });
+          }
+        }
         const uses = intervals.filter((iv) => iv.tiles.some((t) => t.participantId === p.id) && iv.to > offsetS);
         if (uses.length) {
           // Half a frame earlier: the canvas then shows each video frame at its nearest output frame, not the next one.
@@ -161,6 +185,16 @@ export function buildPlan(input: LayoutInput): CompositePlan {
   }
   for (const { label, tile } of overlays) {
     chains.push(`[${current}][${label}]overlay=x=${tile.x}:y=${tile.y}:eof_action=pass:repeatlast=0[c${step}]`);
+    current = `c${step++}`;
+  }
+  // Video switched off mid-file: the still tile again, over the last frame the overlay would otherwise hold.
+  if (stills.length) {
+    const still = stills.map(({ from, to, tile: t }) => {
+      const on = `enable='gte(t,${from})*lt(t,${to})'`;
+      return `drawbox=x=${t.x}:y=${t.y}:w=${t.w}:h=${t.h}:color=${BACKGROUND}:t=fill:${on},` +
+        `drawbox=x=${t.x + 2}:y=${t.y + 2}:w=${t.w - 4}:h=${t.h - 4}:color=${TILE}:t=fill:${on}`;
+    });
+    chains.push(`[${current}]${still.join(",")}[c${step}]`);
     current = `c${step++}`;
   }
   const names = intervals.flatMap((iv) =>
