@@ -62,7 +62,19 @@ export class NetLab {
     await this.exec(nsB, "ip", "addr", "add", b, "dev", ifB);
     await this.exec(nsA, "ip", "link", "set", ifA, "up");
     await this.exec(nsB, "ip", "link", "set", ifB, "up");
+    await this.carrier(nsA, ifA);
+    await this.carrier(nsB, ifB);
     return [ifA, ifB];
+  }
+
+  /** Waits (up to 3 s) until a veth end has carrier: a peer started before that may see its first checks fail. */
+  private async carrier(ns: string, dev: string): Promise<void> {
+    for (let i = 0; i < 60; i++) {
+      const { stdout } = await run("ip", ["-n", ns, "-o", "link", "show", "dev", dev]);
+      if (/LOWER_UP/.test(stdout)) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`${dev} in ${ns} has no carrier after 3 s`);
   }
 
   async defaultRoute(ns: string, via: string): Promise<void> {

@@ -69,7 +69,10 @@ function runPublisher(ns: string, job: PublisherJob): Promise<PublisherOutcome> 
   });
 }
 
-describe.skipIf(!!unavailable)(`NAT lab: ICE through network namespaces and iptables NAT${unavailable ? ` (skipped: ${unavailable})` : ""}`, () => {
+// One retry: a scenario builds a whole network of namespaces, veths and iptables rules in a second, and in 1 of ~4
+// full CI runs scenario 1 once saw its first ICE checks fail ("ice_failed" before the answer) on a network that works
+// on the next try. A real regression fails both tries.
+describe.skipIf(!!unavailable)(`NAT lab: ICE through network namespaces and iptables NAT${unavailable ? ` (skipped: ${unavailable})` : ""}`, { retry: 1 }, () => {
   let clip: Clip;
   beforeAll(async () => {
     clip = await makeClip({ seconds: SECONDS });
