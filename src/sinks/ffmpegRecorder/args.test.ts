@@ -16,3 +16,11 @@ describe("ffmpeg input options for recbot's Matroska stream", () => {
     expect(args[args.indexOf("-analyzeduration") + 1]).toBe(analyze);
   });
 });
+
+describe("ffmpeg's own output", () => {
+  it("is limited to warnings and errors, without banner or progress lines", () => {
+    const args = inputOptions(["vp8", "opus"]);
+    expect(args).toEqual(expect.arrayContaining(["-hide_banner", "-nostats"]));
+    expect(args[args.indexOf("-loglevel") + 1]).toBe("warning");
+  });
+});

@@ -22,9 +22,15 @@ const HEADER_COMPLETE = new Set<CodecName>(["vp8", "opus", "pcmu", "pcma"]);
  * private memory is relocated shared-library data, which no option changes; see docs/bench.md.)
  */
 export function inputOptions(codecs: readonly CodecName[] = []): string[] {
-  if (codecs.length > 0 && codecs.every((c) => HEADER_COMPLETE.has(c))) return ["-probesize", "32", "-analyzeduration", "0", "-fpsprobesize", "0"];
-  return ["-probesize", "65536", "-analyzeduration", "500000"];
+  if (codecs.length > 0 && codecs.every((c) => HEADER_COMPLETE.has(c))) return [...QUIET, "-probesize", "32", "-analyzeduration", "0", "-fpsprobesize", "0"];
+  return [...QUIET, "-probesize", "65536", "-analyzeduration", "500000"];
 }
+
+/**
+ * ffmpeg says only what went wrong: no banner, no stream listing, no progress line twice a second. recbot keeps the
+ * last lines of stderr for its error message; the rest was read and split into lines for nothing, per process.
+ */
+const QUIET = ["-hide_banner", "-nostats", "-loglevel", "warning"];
 
 /** ffmpeg options for the output file: copy, flush often so a killed process leaves a playable file. */
 export function outputOptions(container: StreamContainer): string[] {

@@ -1,4 +1,5 @@
-import { PassThrough } from "node:stream";
+import type { ChildProcess } from "node:child_process";
+import type { Writable } from "node:stream";
 import ffmpeg from "fluent-ffmpeg";
 import type { FastifyBaseLogger as Logger } from "fastify";
 import { OpusPadding } from "../../media/opusPadding.ts";
@@ -41,7 +42,11 @@ export class RecordingSegment {
   /** Where the segment's time ends so far (ms, relative to its first frame). */
   lastMs = 0;
   private readonly options: SegmentOptions;
-  private readonly input = new PassThrough({ highWaterMark: 1 << 20 });
+  /**
+   * ffmpeg's stdin, written directly (no stream in between: a PassThrough piped to it cost ~5 % of recbot's busy
+   * time per packet path, docs/bench.md). Undefined until fluent-ffmpeg has spawned the process; bytes queue till then.
+   */
+  private stdin: Writable | undefined;
   private readonly command: ffmpeg.FfmpegCommand;
   /** Resolves when ffmpeg has exited, with its error if it failed. */
   private readonly exited: Promise<FfmpegExitError | undefined>;
@@ -53,20 +58,24 @@ export class RecordingSegment {
   private lastVideoMs = 0;
   private videoFrameMs = 0;
   private ending = false;
+  private abandoned = false;
 
   constructor(options: SegmentOptions) {
     this.options = options;
     this.file = options.file;
     // Audio that starts after the file does (muted or DTX at the start) is preceded by silence.
     this.padding = options.tracks.map((t) => (t.codec === "opus" ? new OpusPadding({ unitsPerSample: 1 / 48, start: 0 }) : undefined));
-    const command = ffmpeg(this.input)
+    const command = ffmpeg("pipe:0")
       .inputFormat("matroska")
       .inputOptions(inputOptions(options.tracks.map((t) => t.codec)))
       .outputOptions(outputOptions(options.container))
       .output(options.file);
     this.command = command;
     this.exited = new Promise((resolve) => {
-      command.on("start", (cmdline: string) => options.log.debug({ cmdline }, "ffmpeg started"));
+      command.on("start", (cmdline: string) => {
+        options.log.debug({ cmdline }, "ffmpeg started");
+        this.started((command as unknown as { ffmpegProc: ChildProcess }).ffmpegProc.stdin!);
+      });
       command.on("end", () => resolve(undefined));
       command.on("error", (err: Error, _stdout: string | null, stderr: string | null) => {
         const tail = String(stderr ?? "").trim().split("\n").slice(-3).join(" | ");
@@ -75,10 +84,21 @@ export class RecordingSegment {
         this.died(exit);
       });
     });
-    // An EPIPE when ffmpeg dies is reported through its exit; don't let it escape as an unhandled error.
-    this.input.on("error", (err) => options.log.debug({ err }, "ffmpeg stdin error"));
     command.run();
     this.queue(mkvHeader(options.tracks));
+  }
+
+  /** fluent-ffmpeg spawned ffmpeg (in the same tick as its "start" event): write what queued meanwhile. */
+  private started(stdin: Writable): void {
+    // An EPIPE when ffmpeg dies is reported through its exit; don't let it escape as an unhandled error.
+    stdin.on("error", (err) => this.options.log.debug({ err }, "ffmpeg stdin error"));
+    this.stdin = stdin;
+    if (this.abandoned) {
+      stdin.destroy();
+      return;
+    }
+    this.flush();
+    if (this.ending) stdin.end();
   }
 
   /**
@@ -112,7 +132,7 @@ export class RecordingSegment {
       this.videoFrameMs = Math.min(100, ms - this.lastVideoMs);
       this.lastVideoMs = ms;
     }
-    const backlog = this.input.writableLength + this.queuedBytes;
+    const backlog = (this.stdin?.writableLength ?? 0) + this.queuedBytes;
     if (backlog > MAX_QUEUED_BYTES) {
       this.died(new FfmpegExitError("ffmpeg is not keeping up with the stream", { file: this.file, queuedBytes: backlog }));
       this.command.kill("SIGKILL");
@@ -129,11 +149,12 @@ export class RecordingSegment {
   private readonly flush = (): void => {
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
-    if (this.queued.length === 0) return;
+    const stdin = this.stdin;
+    if (this.queued.length === 0 || !stdin) return; // before the spawn, bytes wait in the queue
     const chunk = this.queued.length === 1 ? this.queued[0] : Buffer.concat(this.queued, this.queuedBytes);
     this.queued = [];
     this.queuedBytes = 0;
-    if (!this.input.destroyed) this.input.write(chunk);
+    if (!stdin.destroyed) stdin.write(chunk);
   };
 
   private died(err: FfmpegExitError): void {
@@ -145,11 +166,12 @@ export class RecordingSegment {
   /** Drops what is queued and cuts ffmpeg's input (it has died, or its file is given up). */
   abandon(): void {
     this.ending = true;
+    this.abandoned = true;
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     this.queued = [];
     this.queuedBytes = 0;
-    this.input.destroy();
+    this.stdin?.destroy();
   }
 
   /**
@@ -166,7 +188,8 @@ export class RecordingSegment {
       }
       this.ending = true;
       this.flush();
-      this.input.end();
+      this.stdin?.end(); // not spawned yet: started() ends it
+
     }
     const timeout = setTimeout(() => this.command.kill("SIGKILL"), EXIT_TIMEOUT_MS);
     const exit = await this.exited;
