@@ -12,8 +12,11 @@ import {
   RtcpHeader,
   RtpHeader,
   RtpPacket,
+  RTCDtlsTransport,
   RTCRtpReceiver,
+  SrtcpSession,
   SrtpSession,
+  TurnProtocol,
   Vp8RtpPayload,
   getBit,
 } from "werift";
@@ -79,6 +82,10 @@ describe("werift patches are applied", () => {
     expect(receiver).toContain("codecArrayCache");
   });
 
+  it("the DTLS transport keeps media that arrives before its SRTP keys", () => {
+    expect(RTCDtlsTransport.prototype.startSrtp.toString()).toContain("earlyMedia");
+  });
+
   it("the CommonJS build carries the same patches", () => {
     const require = createRequire(import.meta.url);
     const cjs = require("werift");
@@ -94,6 +101,7 @@ describe("werift patches are applied", () => {
     }).remoteContext.cipher;
     expect(gcm.decryptRtp.toString()).not.toContain("growBufferSize");
     expect(Object.getOwnPropertyDescriptor(cjs.RTCRtpReceiver.prototype, "codecArray")!.get!.toString()).toContain("codecArrayCache");
+    expect(cjs.RTCDtlsTransport.prototype.startSrtp.toString()).toContain("earlyMedia");
   });
 });
 
@@ -281,6 +289,108 @@ describe("every install applies the patches", () => {
     const ignoresScripts = /npm ci[^\n]*--ignore-scripts/.test(dockerfile);
     expect(!ignoresScripts || /patch-package --error-on-fail/.test(dockerfile)).toBe(true);
     const werift = JSON.parse(readFileSync(new URL("node_modules/werift/package.json", root), "utf8"));
-    expect(readFileSync(new URL(`patches/werift+${werift.version}.patch`, root), "utf8")).toContain("AesCmKeystream");
+    const patch = readFileSync(new URL(`patches/werift+${werift.version}.patch`, root), "utf8");
+    expect(patch).toContain("AesCmKeystream");
+    expect(patch).toContain("earlyMedia");
+  });
+});
+
+/** SRTP keys as werift's DTLS layer hands them over (local = remote here: one session protects, the other reads). */
+function fakeDtls(key: Buffer, salt: Buffer) {
+  return {
+    srtp: { srtpProfile: ProtectionProfileAes128CmHmacSha1_80 },
+    extractSessionKeys: () => ({ localKey: key, localSalt: salt, remoteKey: key, remoteSalt: salt }),
+  };
+}
+
+describe("media that arrives before the SRTP keys (docs/turn.md: recbot relayed over TCP)", () => {
+  // The peer sends media once its own side of DTLS is done. Over TURN/TCP one read can carry our last DTLS flight and
+  // the first SRTP packets; they are handled synchronously, before the handshake's continuation installs the keys.
+  // werift 0.25.2 as published dropped those packets: the first keyframe's, which NACK never asks for again.
+  it("SRTP and SRTCP received before startSrtp are decrypted, in order, once the keys are in place", () => {
+    const key = randomBytes(16);
+    const salt = randomBytes(14);
+    const onData = new Event<[Buffer]>();
+    const transport = new RTCDtlsTransport({} as any, { connection: { onData } } as any, undefined, [ProtectionProfileAes128CmHmacSha1_80]);
+    const rtp: number[] = [];
+    const rtcp: string[] = [];
+    transport.onRtp.subscribe((p) => rtp.push(p.header.sequenceNumber));
+    transport.onRtcp.subscribe((p) => rtcp.push(p.type.toString()));
+
+    const sender = session(key, salt);
+    const srtcp = new SrtcpSession({ keys: { localMasterKey: key, localMasterSalt: salt, remoteMasterKey: key, remoteMasterSalt: salt }, profile: ProtectionProfileAes128CmHmacSha1_80 });
+    const packet = (seq: number) => sender.encrypt(randomBytes(1100), new RtpHeader({ payloadType: 97, sequenceNumber: seq, timestamp: 3000, ssrc: 1234, marker: seq === 3 }));
+    // An RTCP receiver report (PT 201) with no report blocks.
+    const rr = Buffer.from([0x80, 201, 0, 1, 0, 0, 0x04, 0xd2]);
+
+    onData.execute(Buffer.from([22, 0xfe, 0xfd])); // a DTLS record: not media, not kept
+    for (const seq of [1, 2]) onData.execute(packet(seq));
+    onData.execute(srtcp.encrypt(rr));
+    onData.execute(packet(3));
+    expect(rtp).toEqual([]);
+
+    (transport as any).dtls = fakeDtls(key, salt);
+    transport.startSrtp();
+    expect(rtp).toEqual([1, 2, 3]);
+    expect(rtcp).toEqual(["201"]);
+    onData.execute(packet(4));
+    expect(rtp).toEqual([1, 2, 3, 4]);
+    expect((transport as any).earlyMedia).toEqual([]);
+    expect(onData.length).toBe(1); // only the SRTP handler is left subscribed
+  });
+
+  it("keeps at most 512 packets", () => {
+    const key = randomBytes(16);
+    const salt = randomBytes(14);
+    const onData = new Event<[Buffer]>();
+    const transport = new RTCDtlsTransport({} as any, { connection: { onData } } as any, undefined, [ProtectionProfileAes128CmHmacSha1_80]);
+    const sender = session(key, salt);
+    const rtp: number[] = [];
+    transport.onRtp.subscribe((p) => rtp.push(p.header.sequenceNumber));
+    for (let seq = 0; seq < 600; seq++) onData.execute(sender.encrypt(randomBytes(100), new RtpHeader({ payloadType: 97, sequenceNumber: seq, timestamp: 0, ssrc: 1 })));
+    (transport as any).dtls = fakeDtls(key, salt);
+    transport.startSrtp();
+    expect(rtp).toEqual([...Array(512).keys()]);
+  });
+});
+
+describe("TURN over TCP framing (RFC 5766 11.5; checked while diagnosing the TCP relay loss, werift was right)", () => {
+  it("ChannelData padded to 4 bytes and STUN messages, coalesced and split at every byte, come out whole and in order", () => {
+    const peer: [string, number] = ["127.0.0.1", 40000];
+    const channel = (n: number, size: number) => {
+      const frame = Buffer.alloc(4 + size + ((4 - (size % 4)) % 4)); // padding bytes are zero
+      frame.writeUInt16BE(0x4000, 0);
+      frame.writeUInt16BE(size, 2);
+      frame.fill(n, 4, 4 + size);
+      return frame;
+    };
+    // A Data indication (method 0x007, class indication) carrying XOR-PEER-ADDRESS and DATA, built by hand.
+    const indication = (n: number, size: number) => {
+      const xorPort = 40000 ^ 0x2112;
+      const xorIp = Buffer.from([127 ^ 0x21, 0 ^ 0x12, 0 ^ 0xa4, 1 ^ 0x42]);
+      const peerAttr = Buffer.concat([Buffer.from([0x00, 0x12, 0x00, 0x08, 0x00, 0x01, xorPort >> 8, xorPort & 0xff]), xorIp]);
+      const pad = (4 - (size % 4)) % 4;
+      const dataAttr = Buffer.concat([Buffer.from([0x00, 0x13, size >> 8, size & 0xff]), Buffer.alloc(size, n), Buffer.alloc(pad)]);
+      const body = Buffer.concat([peerAttr, dataAttr]);
+      const header = Buffer.alloc(20);
+      header.writeUInt16BE(0x0017, 0);
+      header.writeUInt16BE(body.length, 2);
+      header.writeUInt32BE(0x2112a442, 4);
+      randomBytes(12).copy(header, 8);
+      return Buffer.concat([header, body]);
+    };
+    const sizes = [1101, 1200, 13, 1, 4, 1163, 202];
+    const frames = sizes.map((size, i) => (i === 2 ? indication(i + 1, size) : channel(i + 1, size)));
+    const stream = Buffer.concat(frames);
+    for (const step of [1, 3, 7, 1000, stream.length]) {
+      const fakeTcp = { type: "tcp", onData: (_d: Buffer, _a: unknown) => {}, closed: false, send: async () => {}, close: async () => {} };
+      const turn = new TurnProtocol(["127.0.0.1", 3478], "u", "p", 600, fakeTcp as any);
+      (turn as any).addrByChannel[0x4000] = peer;
+      const got: Buffer[] = [];
+      turn.onData.subscribe((data: Buffer) => got.push(Buffer.from(data)));
+      for (let at = 0; at < stream.length; at += step) (turn as any).dataReceived(stream.subarray(at, at + step), ["127.0.0.1", 3478]);
+      expect(got.map((d) => d.length), `split every ${step} bytes`).toEqual(sizes);
+      expect(got.map((d) => d[0])).toEqual(sizes.map((_, i) => i + 1));
+    }
   });
 });
