@@ -47,15 +47,18 @@ function h264Frame(d: Buffer): boolean {
   return true;
 }
 
-/** AV1 temporal unit: OBUs with forbidden bit 0, sizes that fit, and at least one frame, frame header or tile group. */
-function av1Frame(d: Buffer): boolean {
-  let picture = false;
+/**
+ * Walks the OBUs of an AV1 temporal unit (low-overhead bitstream format, AV1 spec §5.3) and calls `visit` with each
+ * OBU's type and payload size, until `visit` returns true. False if an OBU before that is malformed: forbidden bit
+ * set, a size field longer than 8 bytes or cut off, or a size that runs past the end.
+ */
+function eachObu(d: Buffer, visit: (type: number, size: number) => boolean | void): boolean {
   for (let o = 0; o < d.length; ) {
     const header = d[o];
-    if (header & 0x80) return false;
+    if (header & 0x80) return false; // forbidden bit
     const type = (header >> 3) & 0xf;
-    o += 1 + ((header >> 2) & 1);
-    let size = d.length - o;
+    o += 1 + ((header >> 2) & 1); // extension byte
+    let size = d.length - o; // without a size field the OBU runs to the end
     if (header & 2) {
       size = 0;
       for (let i = 0; ; i++) {
@@ -66,10 +69,19 @@ function av1Frame(d: Buffer): boolean {
       }
     }
     if (o + size > d.length) return false;
-    if (type === 3 || type === 4 || type === 6) picture = true;
+    if (visit(type, size)) return true;
     o += size;
   }
-  return picture;
+  return true;
+}
+
+/** AV1 temporal unit: OBUs with forbidden bit 0, sizes that fit, and at least one frame, frame header or tile group. */
+function av1Frame(d: Buffer): boolean {
+  let picture = false;
+  const wellFormed = eachObu(d, (type) => {
+    if (type === 3 || type === 4 || type === 6) picture = true;
+  });
+  return wellFormed && picture;
 }
 
 /** VP9 key frame (VP9 spec §6.2 uncompressed header): frame_type 0 followed by sync code 49 83 42. */
@@ -122,27 +134,14 @@ function h264Key(d: Buffer): boolean {
  */
 function av1Key(d: Buffer): boolean {
   let sequenceHeader = false;
-  for (let o = 0; o < d.length; ) {
-    const header = d[o];
-    if (header & 0x80) return false; // forbidden bit
-    const type = (header >> 3) & 0xf;
-    o += 1 + ((header >> 2) & 1); // extension byte
-    let size = d.length - o; // without a size field the OBU runs to the end
-    if (header & 2) {
-      size = 0;
-      for (let i = 0; ; i++) {
-        if (i === 8 || o >= d.length) return false;
-        const b = d[o++];
-        size += (b & 0x7f) * 2 ** (7 * i);
-        if (!(b & 0x80)) break;
-      }
-    }
-    if (o + size > d.length) return false;
+  let frameAfterIt = false;
+  // Stops at the first frame after a sequence header: what follows it does not change the answer.
+  const wellFormed = eachObu(d, (type, size) => {
     if (type === 1) sequenceHeader = size >= 3;
-    else if ((type === 6 || type === 3) && sequenceHeader && size > 0) return true;
-    o += size;
-  }
-  return false;
+    else if ((type === 6 || type === 3) && sequenceHeader && size > 0) frameAfterIt = true;
+    return frameAfterIt;
+  });
+  return wellFormed && frameAfterIt;
 }
 
 /** Opus packet structure (RFC 6716 §3.4, rules R1–R7, simplified): false for what no decoder accepts. */

@@ -16,9 +16,9 @@ import { answeredCodecs, callPreference, chooseCodecs, codecTable, offerCodecs }
 import { iceOptions } from "./iceOptions.ts";
 import { MediaBudget, mediaLimitsOf } from "./mediaBudget.ts";
 import { trackOffersOf, type TrackOffer } from "./receivedTrack.ts";
-import { RemoteStream } from "./remoteStream.ts";
 import { repairSdp } from "./sdpRepair.ts";
 import { selectedPair, type SelectedPair } from "./selectedPair.ts";
+import { SessionStreams } from "./sessionStreams.ts";
 import { emptyTotals, type CallOptions, type CloseReason, type IceCandidateJson, type OfferOptions, type Session, type SessionEvents, type SessionTotals } from "./session.ts";
 
 export interface PeerSessionDeps {
@@ -42,8 +42,8 @@ const LIMIT_CHECK_INTERVAL_MS = 1000;
 
 /**
  * One remote peer: signaling (offer/answer, trickle ICE), its werift RTCPeerConnection and its lifecycle.
- * The media is owned by one RemoteStream per remote MediaStream, built once the remote description names
- * the tracks. Closes on request, on ICE/DTLS failure, on limits, or when the peer stays disconnected;
+ * The media is owned by one RemoteStream per remote MediaStream (held by SessionStreams), built once the remote
+ * description names the tracks. Closes on request, on ICE/DTLS failure, on limits, or when the peer stays disconnected;
  * closing closes the streams (which finalize their recordings), then the peer connection.
  */
 export class PeerSession extends EventEmitter<SessionEvents> implements Session {
@@ -55,7 +55,7 @@ export class PeerSession extends EventEmitter<SessionEvents> implements Session 
   private answerCodecs: Map<string, ReceivedCodec> | undefined;
   /** Tracks announced by werift while a remote description is applied; they become streams after it. */
   private readonly offers: TrackOffer[] = [];
-  private readonly streams: RemoteStream[] = [];
+  private readonly streams: SessionStreams;
   private pollTimer: NodeJS.Timeout | undefined;
   private limitTimer: NodeJS.Timeout | undefined;
   private connectTimer: NodeJS.Timeout | undefined;
@@ -78,6 +78,13 @@ export class PeerSession extends EventEmitter<SessionEvents> implements Session 
     this.log = deps.log.child({ sessionId: id });
     this.candidates = new CandidateQueue(id);
     this.budget = deps.budget ?? new MediaBudget(mediaLimitsOf(deps.config));
+    this.streams = new SessionStreams({ config: deps.config, store: deps.store, sessionId: id, log: this.log });
+    this.streams.on("recording", (event, meta) => {
+      this.emit("recording", event, meta);
+      // Nothing left to record: end the session rather than keep a peer we ignore.
+      if (event.state === "failed" && this.streams.allFailed) void this.close("recording_failed");
+    });
+    this.streams.on("limit", (reason) => void this.close(reason));
   }
 
   get closed(): boolean {
@@ -94,21 +101,21 @@ export class PeerSession extends EventEmitter<SessionEvents> implements Session 
   }
 
   get recordings(): readonly RecordingMetadata[] {
-    return this.streams.map((s) => s.recorder.meta);
+    return this.streams.recordings;
   }
 
   get trackStats(): TrackStats[] {
-    return this.streams.flatMap((s) => s.tracks.map((t) => t.pipeline.stats));
+    return this.streams.trackStats;
   }
 
   /** The codecs of the tracks being received, e.g. ["video:vp8", "audio:opus"]. */
   get trackCodecs(): string[] {
-    return this.streams.flatMap((s) => s.tracks.map((t) => `${t.pipeline.kind}:${t.pipeline.codec}`));
+    return this.streams.trackCodecs;
   }
 
   totals(): SessionTotals {
     const totals = emptyTotals();
-    for (const s of this.streams) s.addTotals(totals);
+    this.streams.addTotals(totals);
     return totals;
   }
 
@@ -233,12 +240,12 @@ export class PeerSession extends EventEmitter<SessionEvents> implements Session 
     // Every track and MediaStream (= ffmpeg process) is known now: admit them or refuse the offer.
     if (this.closing) throw new InvalidStateError("session closed while applying the remote description", { sessionId: this.id });
     this.releaseMedia = this.budget.admit(this.offers.length, new Set(this.offers.map((o) => o.streamId)).size, { sessionId: this.id });
-    this.createStreams();
+    this.streams.create(this.offers.splice(0));
     await this.candidates.open(this.pc!);
   }
 
   private startPolling(): void {
-    this.pollTimer = setInterval(() => this.poll(), POLL_INTERVAL_MS);
+    this.pollTimer = setInterval(() => this.streams.poll(wallMs()), POLL_INTERVAL_MS);
     this.limitTimer = setInterval(() => this.checkLimits(), LIMIT_CHECK_INTERVAL_MS);
     this.startConnectTimer();
   }
@@ -249,34 +256,10 @@ export class PeerSession extends EventEmitter<SessionEvents> implements Session 
     await this.candidates.add(candidate);
   }
 
-  /** One RemoteStream per remote MediaStream (msid), with all its tracks; tracks without a stream share one. */
-  private createStreams(): void {
-    const byStream = new Map<string, TrackOffer[]>();
-    for (const offer of this.offers.splice(0)) byStream.set(offer.streamId, [...(byStream.get(offer.streamId) ?? []), offer]);
-    for (const [streamId, offers] of byStream) {
-      const stream = new RemoteStream(streamId, offers, { config: this.deps.config, store: this.deps.store, sessionId: this.id, log: this.log });
-      stream.on("recording", (event, meta) => {
-        this.emit("recording", event, meta);
-        // Nothing left to record: end the session rather than keep a peer we ignore.
-        if (event.state === "failed" && this.streams.every((s) => s.failed)) void this.close("recording_failed");
-      });
-      stream.on("limit", (reason) => void this.close(reason));
-      this.streams.push(stream);
-    }
-  }
-
-  private poll(): void {
-    const now = wallMs();
-    for (const s of this.streams) s.poll(now);
-  }
-
-  /** Recordings over the configured duration or size are finalized and the session ends. */
+  /** Ends the session when its peer went quiet or a recording reached its configured duration or size. */
   private checkLimits(): void {
-    const { maxRecordingSeconds, maxRecordingBytes, peerTimeoutSeconds } = this.deps.config;
-    const lastMediaMs = Math.max(0, ...this.streams.map((s) => s.lastMediaMs));
-    if (lastMediaMs > 0 && wallMs() - lastMediaMs > peerTimeoutSeconds * 1000) return void this.close("peer_timeout");
-    if (this.streams.some((s) => s.recorder.progress.durationMs >= maxRecordingSeconds * 1000)) return void this.close("max_duration");
-    if (this.streams.some((s) => s.recorder.progress.bytes >= maxRecordingBytes)) return void this.close("max_size");
+    const reason = this.streams.limitReached(wallMs());
+    if (reason) void this.close(reason);
   }
 
   private onConnectionState(state: string): void {
@@ -300,14 +283,14 @@ export class PeerSession extends EventEmitter<SessionEvents> implements Session 
   }
 
   private async shutdown(reason: CloseReason): Promise<void> {
-    this.log.info({ reason, tracks: this.streams.flatMap((s) => s.tracks.map((t) => ({ kind: t.kind, ...t.pipeline.stats }))) }, "closing session");
+    this.log.info({ reason, tracks: this.streams.trackSummary }, "closing session");
     clearInterval(this.pollTimer);
     clearInterval(this.limitTimer);
     clearTimeout(this.connectTimer);
     clearTimeout(this.disconnectTimer);
     this.remb?.close();
     // The streams stop taking packets and flush at once; their recordings finalize while the peer closes.
-    const streamsClosed = Promise.all(this.streams.map((s) => s.close()));
+    const streamsClosed = this.streams.close();
     const pcClosed = this.pc?.close().catch((err) => this.log.warn({ err }, "peer connection close failed"));
     await streamsClosed;
     await pcClosed;

@@ -1,10 +1,8 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createRecbot, type Recbot } from "../../src/index.ts";
 import { launchChromium } from "../helpers/browser.ts";
+import { startLab, type Lab } from "../helpers/browserLab.ts";
 import { decodeErrors } from "../../src/testkit/probe.ts";
 import { openRecbotPage } from "../helpers/pageCall.ts";
 import { pageRampUp } from "../helpers/pageRampUp.ts";
@@ -19,23 +17,17 @@ import { pageRampUp } from "../helpers/pageRampUp.ts";
 const SECONDS = 6;
 
 describe("Chromium reaches full quality quickly against recbot (REMB)", () => {
-  let recbot: Recbot;
+  let lab: Lab<Browser>;
   let dir: string;
-  let browser: Browser;
   let page: Page;
   let base: string;
 
   beforeAll(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), "recbot-e2e-ramp-"));
-    recbot = await createRecbot({ host: "127.0.0.1", port: 0, recordingsDir: dir, iceAddresses: ["127.0.0.1"], logLevel: (process.env.RECBOT_TEST_LOG as "info") ?? "warn" });
-    base = await recbot.listen();
-    browser = await launchChromium(); // the built-in fake camera: any resolution asked for
-    page = await openRecbotPage(browser, base);
+    lab = await startLab("ramp", () => launchChromium()); // the built-in fake camera: any resolution asked for
+    ({ dir, base } = lab);
+    page = await openRecbotPage(lab.browser, base);
   });
-  afterAll(async () => {
-    await browser?.close();
-    await recbot?.close();
-  });
+  afterAll(() => lab?.close());
 
   it("negotiates abs-send-time + goog-remb and Chromium's estimate jumps to the REMB value", async () => {
     const r = await pageRampUp(page, { wsUrl: base.replace("http", "ws") + "/ws", seconds: SECONDS });

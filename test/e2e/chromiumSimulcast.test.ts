@@ -1,14 +1,12 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createRecbot, type Recbot } from "../../src/index.ts";
 import { decodeErrors } from "../../src/testkit/probe.ts";
 import { launchChromium } from "../helpers/browser.ts";
+import { startLab, type Lab } from "../helpers/browserLab.ts";
 import { openRecbotPage } from "../helpers/pageCall.ts";
 import { pageSimulcast } from "../helpers/pageSimulcast.ts";
 
@@ -32,23 +30,17 @@ async function frameSizes(file: string): Promise<{ frames: { t: number; size: st
  * only at a keyframe of the new layer when the recorded one stops or a larger one returns (src/media/layerSelector.ts).
  */
 describe("Chromium simulcast: recbot records one layer", () => {
-  let recbot: Recbot;
+  let lab: Lab<Browser>;
   let dir: string;
-  let browser: Browser;
   let page: Page;
   let wsUrl: string;
 
   beforeAll(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), "recbot-e2e-simulcast-"));
-    recbot = await createRecbot({ host: "127.0.0.1", port: 0, recordingsDir: dir, iceAddresses: ["127.0.0.1"], logLevel: (process.env.RECBOT_TEST_LOG as "info") ?? "warn" });
-    wsUrl = (await recbot.listen()).replace("http", "ws") + "/ws";
-    browser = await launchChromium();
-    page = await openRecbotPage(browser, wsUrl.replace("ws", "http").replace(/\/ws$/, ""));
+    lab = await startLab("simulcast", () => launchChromium());
+    ({ dir, ws: wsUrl } = lab);
+    page = await openRecbotPage(lab.browser, lab.base);
   });
-  afterAll(async () => {
-    await browser?.close();
-    await recbot?.close();
-  });
+  afterAll(() => lab?.close());
 
   it("all three layers sent → simulcast negotiated and the file is the top layer (1280x720)", async () => {
     const r = await pageSimulcast(page, { wsUrl, seconds: 4 });

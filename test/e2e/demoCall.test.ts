@@ -1,30 +1,24 @@
-import { mkdirSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync } from "node:fs";
 import path from "node:path";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createRecbot, type Recbot } from "../../src/index.ts";
 import { launchChromium, makeCaptureFiles } from "../helpers/browser.ts";
+import { startLab, type Lab } from "../helpers/browserLab.ts";
 
 const artifacts = path.resolve("test-artifacts");
 
 // Composites run niced (nice 10): on a machine busy with live work they take their time, by design.
 describe("the demo page's call mode, two tabs in Chromium", { timeout: 240_000 }, () => {
-  let recbot: Recbot;
+  let lab: Lab<Browser>;
   let browser: Browser;
   let base: string;
 
   beforeAll(async () => {
     mkdirSync(artifacts, { recursive: true });
-    const dir = mkdtempSync(path.join(tmpdir(), "recbot-e2e-democall-"));
-    recbot = await createRecbot({ host: "127.0.0.1", port: 0, recordingsDir: dir, iceAddresses: ["127.0.0.1"], logLevel: "warn" });
-    base = await recbot.listen();
-    browser = await launchChromium(await makeCaptureFiles());
+    lab = await startLab("democall", async () => launchChromium(await makeCaptureFiles()));
+    ({ browser, base } = lab);
   });
-  afterAll(async () => {
-    await browser?.close();
-    await recbot?.close();
-  });
+  afterAll(() => lab?.close());
 
   it("two tabs join one call, see each other peer to peer, leave; both recordings and the composite are listed", async () => {
     const tabs = await Promise.all([0, 1].map(() => browser.newPage({ viewport: { width: 1180, height: 1200 } })));

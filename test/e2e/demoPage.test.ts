@@ -1,29 +1,23 @@
-import { mkdirSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync } from "node:fs";
 import path from "node:path";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createRecbot, type Recbot } from "../../src/index.ts";
 import { launchChromium, makeCaptureFiles } from "../helpers/browser.ts";
+import { startLab, type Lab } from "../helpers/browserLab.ts";
 
 const artifacts = path.resolve("test-artifacts");
 
 describe("the demo page, driven in Chromium", () => {
-  let recbot: Recbot;
+  let lab: Lab<Browser>;
   let browser: Browser;
   let base: string;
-  const dir = mkdtempSync(path.join(tmpdir(), "recbot-e2e-demo-"));
 
   beforeAll(async () => {
     mkdirSync(artifacts, { recursive: true });
-    recbot = await createRecbot({ host: "127.0.0.1", port: 0, recordingsDir: dir, iceAddresses: ["127.0.0.1"], logLevel: "warn" });
-    base = await recbot.listen();
-    browser = await launchChromium(await makeCaptureFiles());
+    lab = await startLab("demo", async () => launchChromium(await makeCaptureFiles()));
+    ({ browser, base } = lab);
   });
-  afterAll(async () => {
-    await browser?.close();
-    await recbot?.close();
-  });
+  afterAll(() => lab?.close());
 
   it("publishes, shows the call, stops, lists and plays the recording; screenshot saved", async () => {
     const page = await browser.newPage({ viewport: { width: 1180, height: 1000 } });

@@ -1,11 +1,9 @@
-import { mkdtempSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Page } from "playwright-core";
 import type { Browser } from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createRecbot, type Recbot } from "../../src/index.ts";
+import { startLab, type Lab } from "../helpers/browserLab.ts";
 import { analyseTone, frameChroma } from "../helpers/content.ts";
 import { decodeErrors, probe, stream } from "../../src/testkit/probe.ts";
 import { asPageHost, launchFirefox } from "../helpers/firefox.ts";
@@ -70,23 +68,17 @@ async function check(file: string, codec: string, stats: SenderStats[]): Promise
 }
 
 describe("Firefox publishes VP8, VP9 and AV1 with Opus through /ws and WHIP; recbot records them", () => {
-  let recbot: Recbot;
+  let lab: Lab<Browser>;
   let dir: string;
-  let browser: Browser;
   let page: Page;
   let base: string;
 
   beforeAll(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), "recbot-e2e-firefox-"));
-    recbot = await createRecbot({ host: "127.0.0.1", port: 0, recordingsDir: dir, iceAddresses: ["127.0.0.1"], logLevel: (process.env.RECBOT_TEST_LOG as "info") ?? "warn" });
-    base = await recbot.listen();
-    browser = await launchFirefox();
-    page = await openRecbotPage(asPageHost(browser), base);
+    lab = await startLab("firefox", launchFirefox);
+    ({ dir, base } = lab);
+    page = await openRecbotPage(asPageHost(lab.browser), base);
   });
-  afterAll(async () => {
-    await browser?.close();
-    await recbot?.close();
-  });
+  afterAll(() => lab?.close());
 
   it.each(cases)("$codec + Opus through $signaling: codec, frames, duration, clean decode, the tone", async ({ codec, signaling }) => {
     let file: string, stats: SenderStats[], offer: string;

@@ -18,7 +18,11 @@ export async function lumaGrid(file: string, seconds: number, cols = 16, rows = 
   return Array.from({ length: rows }, (_, r) => [...stdout.subarray(r * cols, (r + 1) * cols)]);
 }
 
-/** Onsets (s) of flashes inside one rectangle of the picture (a tile of the composite). */
+/**
+ * Onsets (s) of flashes inside one rectangle of the picture (a tile of the composite). The same onset rule as the
+ * test kit's flash detector (src/testkit/avSync.ts), which measures the whole picture and is not exported: a
+ * composite shows several participants' flashes at once, so each tile is cropped and measured on its own.
+ */
 export async function flashesIn(file: string, rect: Rect): Promise<number[]> {
   const { stdout } = await run("ffmpeg", ["-nostdin", "-v", "error", "-i", file, "-map", "0:v:0",
     "-vf", `crop=${rect.w}:${rect.h}:${rect.x}:${rect.y},signalstats,metadata=print:key=lavfi.signalstats.YAVG:file=-`, "-f", "null", "-"], { maxBuffer: 64 << 20 });

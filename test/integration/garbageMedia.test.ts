@@ -1,38 +1,20 @@
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import path from "node:path";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { OpusPacketizer, Vp8Packetizer } from "werift";
-import { createRecbot, type Recbot } from "../../src/index.ts";
 import { makeClip, type Clip } from "../../src/testkit/clip.ts";
 import { decodeErrors, probe } from "../../src/testkit/probe.ts";
 import { setTimeout as sleep } from "node:timers/promises";
-import { connectRaw, prng, rtp, type RawPeer } from "../../src/testkit/rawPeer.ts";
+import { connectRaw, prng, rtp } from "../../src/testkit/rawPeer.ts";
+import { serverPerTest } from "../helpers/testServer.ts";
 
 /** Issue 16 item 13: garbage that looks like media must not reach the files. */
 
-let recbot: Recbot | undefined;
-let peer: RawPeer | undefined;
+const { start, closeAfter } = serverPerTest("garbage");
 let clip: Clip;
-let base = "";
 beforeAll(async () => {
   clip = await makeClip({ seconds: 4 });
 });
-afterEach(async () => {
-  await peer?.close();
-  peer = undefined;
-  await recbot?.close();
-  recbot = undefined;
-});
-
-/** Recordings directory of the running recbot (messages name files relative to it). */
-let dir = "";
-async function start(): Promise<string> {
-  dir = mkdtempSync(path.join(tmpdir(), "recbot-garbage-"));
-  recbot = await createRecbot({ host: "127.0.0.1", port: 0, recordingsDir: dir, iceAddresses: ["127.0.0.1"], logLevel: "silent" });
-  base = await recbot.listen();
-  return base.replace("http", "ws") + "/ws";
-}
 
 const metric = (text: string, name: string) => Number(new RegExp(`^${name.replace(/[{}]/g, "\\$&")} (\\S+)$`, "m").exec(text)?.[1] ?? 0);
 
@@ -44,8 +26,8 @@ async function plainDecodeErrors(file: string): Promise<string> {
 
 describe("garbage that looks like media (issue 16 item 13)", () => {
   it("keeps random 'keyframes', 30000-packet sequence jumps and backwards timestamps out of the file, and counts them", async () => {
-    const ws = await start();
-    peer = await connectRaw(ws, [{ kind: "video", stream: "av" }, { kind: "audio", stream: "av" }]);
+    const { ws, base, dir } = await start();
+    const peer = closeAfter(await connectRaw(ws, [{ kind: "video", stream: "av" }, { kind: "audio", stream: "av" }]));
     const random = prng(1616);
     const vp8 = new Vp8Packetizer({ payloadType: 96 });
     const opus = new OpusPacketizer({ payloadType: 111 });

@@ -1,28 +1,18 @@
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
-import { createRecbot, type Config, type Recbot } from "../../src/index.ts";
+import { describe, expect, it } from "vitest";
 import { makeClip } from "../../src/testkit/clip.ts";
 import { decodeErrors, probe, stream } from "../../src/testkit/probe.ts";
 import { loopbackOffer } from "../../src/testkit/peer.ts";
 import { publish } from "../../src/testkit/publisher.ts";
 import { whip } from "../../src/testkit/whipClient.ts";
 import { WsClient } from "../../src/testkit/wsClient.ts";
+import { serverPerTest } from "../helpers/testServer.ts";
 
 /** Issue 16 items 5, 6, 9, 10 and 12, and issue 12's "every browser's offer is accepted", with real clients. */
 
-let recbot: Recbot | undefined;
-async function start(config: Partial<Config>): Promise<{ base: string; ws: string; dir: string }> {
-  const dir = mkdtempSync(path.join(tmpdir(), "recbot-hardening-"));
-  recbot = await createRecbot({ host: "127.0.0.1", port: 0, recordingsDir: dir, iceAddresses: ["127.0.0.1"], logLevel: "silent", ...config });
-  const base = await recbot.listen();
-  return { base, ws: base.replace("http", "ws") + "/ws", dir };
-}
-afterEach(async () => {
-  await recbot?.close();
-  recbot = undefined;
-});
+const { start } = serverPerTest("hardening");
 
 const TOKEN = "hardening-token-0123456789";
 const hostCandidate = (i: number) => `candidate:${i} 1 udp 2130706431 127.0.0.1 ${20000 + i} typ host`;

@@ -1,26 +1,17 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Vp8Packetizer } from "werift";
-import { createRecbot, type Recbot } from "../../src/index.ts";
 import { makeClip } from "../../src/testkit/clip.ts";
 import { decodeErrors, probe } from "../../src/testkit/probe.ts";
 import { setTimeout as sleep } from "node:timers/promises";
-import { connectRaw, rtp, type RawPeer } from "../../src/testkit/rawPeer.ts";
+import { connectRaw, rtp } from "../../src/testkit/rawPeer.ts";
+import { serverPerTest } from "../helpers/testServer.ts";
 
 /** Issue 16 item 4: video frames that never complete must not be held without bound. */
 
-let recbot: Recbot | undefined;
-let peer: RawPeer | undefined;
-afterEach(async () => {
-  await peer?.close();
-  peer = undefined;
-  await recbot?.close();
-  recbot = undefined;
-});
+const { start, closeAfter } = serverPerTest("incomplete");
 
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
@@ -36,10 +27,8 @@ const metric = (text: string, name: string) => Number(new RegExp(`^${name.replac
 
 describe("frames that never complete (issue 16 item 4)", () => {
   it("drops an endless VP8 frame (no marker, one timestamp), counts it, asks for a keyframe, and holds no more memory", async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), "recbot-incomplete-"));
-    recbot = await createRecbot({ host: "127.0.0.1", port: 0, recordingsDir: dir, iceAddresses: ["127.0.0.1"], logLevel: "silent" });
-    const base = await recbot.listen();
-    peer = await connectRaw(base.replace("http", "ws") + "/ws", [{ kind: "video", stream: "v" }]);
+    const { ws, base, dir } = await start();
+    const peer = closeAfter(await connectRaw(ws, [{ kind: "video", stream: "v" }]));
 
     // A real keyframe first, so the track is recording; then 9,000 packets of 8,000 bytes (72 MB), one timestamp, no marker.
     const clip = await makeClip({ seconds: 2 });

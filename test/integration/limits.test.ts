@@ -1,26 +1,15 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
-import { createRecbot, type Config, type Recbot } from "../../src/index.ts";
+import { describe, expect, it } from "vitest";
 import { makeClip } from "../../src/testkit/clip.ts";
 import { decodeErrors, probe } from "../../src/testkit/probe.ts";
 import { clientPeer } from "../../src/testkit/peer.ts";
 import { publish } from "../../src/testkit/publisher.ts";
 import { WsClient } from "../../src/testkit/wsClient.ts";
+import { serverPerTest } from "../helpers/testServer.ts";
 
-let recbot: Recbot | undefined;
-async function start(config: Partial<Config>): Promise<{ base: string; ws: string; dir: string }> {
-  const dir = mkdtempSync(path.join(tmpdir(), "recbot-limits-"));
-  recbot = await createRecbot({ host: "127.0.0.1", port: 0, recordingsDir: dir, iceAddresses: ["127.0.0.1"], logLevel: "silent", ...config });
-  const base = await recbot.listen();
-  return { base, ws: base.replace("http", "ws") + "/ws", dir };
-}
-afterEach(async () => {
-  await recbot?.close();
-  recbot = undefined;
-});
+const { start } = serverPerTest("limits");
 
 function sidecars(dir: string): any[] {
   return readdirSync(dir).filter((f) => f.endsWith(".json")).map((f) => JSON.parse(readFileSync(path.join(dir, f), "utf8")));

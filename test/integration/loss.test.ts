@@ -3,12 +3,13 @@ import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createRecbot, type Recbot } from "../../src/index.ts";
+import type { Recbot } from "../../src/index.ts";
 import type { RecordingMetadata } from "../../src/recordings/metadata.ts";
 import { makeClip, type Clip } from "../../src/testkit/clip.ts";
 import { decodeErrors, probe, stream } from "../../src/testkit/probe.ts";
 import { LossyRelay } from "../helpers/lossyRelay.ts";
 import { publish } from "../../src/testkit/publisher.ts";
+import { startTestServer, TEST_LOG } from "../helpers/testServer.ts";
 
 /**
  * Media through a UDP relay that drops RTP/RTCP at random, both ways. recbot NACKs lost video packets (werift's
@@ -27,8 +28,7 @@ describe("recording through a lossy path", () => {
 
   beforeAll(async () => {
     clip = await makeClip({ seconds: 6, gop: GOP });
-    recbot = await createRecbot({ host: "127.0.0.1", port: 0, recordingsDir: dir, iceAddresses: ["127.0.0.1"], logLevel: (process.env.RECBOT_TEST_LOG as "info") ?? "warn" });
-    wsUrl = (await recbot.listen()).replace("http", "ws") + "/ws";
+    ({ recbot, ws: wsUrl } = await startTestServer("loss", { recordingsDir: dir, logLevel: TEST_LOG }));
   });
   afterAll(async () => {
     await recbot?.close();

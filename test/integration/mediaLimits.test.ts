@@ -1,29 +1,14 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { setTimeout as sleep } from "node:timers/promises";
-import { createRecbot, type Config, type Recbot } from "../../src/index.ts";
 import { connectRaw, offerFor, rtp, type RawPeer, type RawTrackSpec } from "../../src/testkit/rawPeer.ts";
 import { whip } from "../../src/testkit/whipClient.ts";
 import { WsClient } from "../../src/testkit/wsClient.ts";
+import { serverPerTest } from "../helpers/testServer.ts";
 
 /** Issue 16 item 1: one client must not get more m-lines, tracks or ffmpeg processes than configured. */
 
-let recbot: Recbot | undefined;
-const peers: RawPeer[] = [];
-async function start(config: Partial<Config> = {}): Promise<{ base: string; ws: string }> {
-  const dir = mkdtempSync(path.join(tmpdir(), "recbot-mlimits-"));
-  recbot = await createRecbot({ host: "127.0.0.1", port: 0, recordingsDir: dir, iceAddresses: ["127.0.0.1"], logLevel: "silent", ...config });
-  const base = await recbot.listen();
-  return { base, ws: base.replace("http", "ws") + "/ws" };
-}
-afterEach(async () => {
-  for (const p of peers.splice(0)) await p.close();
-  await recbot?.close();
-  recbot = undefined;
-});
+const { start, closeAfter } = serverPerTest("mlimits");
 
 /** ffmpeg processes started by this test process (recbot runs in it). */
 function ffmpegChildren(): number {
@@ -39,8 +24,7 @@ const streamsOf = (n: number, kind: "audio" | "video" = "audio"): RawTrackSpec[]
 /** Tries to publish; returns recbot's error code, or the connected peer (kept for cleanup). */
 async function tryConnect(ws: string, layout: RawTrackSpec[]): Promise<{ code?: string; peer?: RawPeer }> {
   try {
-    const peer = await connectRaw(ws, layout);
-    peers.push(peer);
+    const peer = closeAfter(await connectRaw(ws, layout));
     return { peer };
   } catch (err) {
     const code = (err as { code?: string }).code;

@@ -5,11 +5,12 @@ import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createRecbot, type Recbot } from "../../src/index.ts";
+import type { Recbot } from "../../src/index.ts";
 import { frameIntervals } from "../../bench/frameIntervals.ts";
 import { makeClip, type Clip } from "../../src/testkit/clip.ts";
 import { ndcCleanup, publishNdc } from "../helpers/ndcPublisher.ts";
 import { verifyRecording } from "../helpers/verifyRecording.ts";
+import { startTestServer, TEST_LOG } from "../helpers/testServer.ts";
 
 describe("a libdatachannel client publishes VP8+Opus over /ws", () => {
   let recbot: Recbot;
@@ -19,8 +20,7 @@ describe("a libdatachannel client publishes VP8+Opus over /ws", () => {
 
   beforeAll(async () => {
     clip = await makeClip({ seconds: 5, intra: true });
-    recbot = await createRecbot({ host: "127.0.0.1", port: 0, recordingsDir: dir, iceAddresses: ["127.0.0.1"], logLevel: (process.env.RECBOT_TEST_LOG as "info") ?? "warn" });
-    wsUrl = (await recbot.listen()).replace("http", "ws") + "/ws";
+    ({ recbot, ws: wsUrl } = await startTestServer("ndc", { recordingsDir: dir, logLevel: TEST_LOG }));
   });
   afterAll(async () => {
     await recbot?.close();

@@ -1,35 +1,19 @@
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import path from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createRecbot, type Config, type Recbot } from "../../src/index.ts";
+import { beforeAll, describe, expect, it } from "vitest";
 import { makeClip, type Clip } from "../../src/testkit/clip.ts";
 import { decodeErrors, probe } from "../../src/testkit/probe.ts";
 import { setTimeout as sleep } from "node:timers/promises";
-import { connectRaw, rtp, type RawPeer } from "../../src/testkit/rawPeer.ts";
+import { connectRaw, rtp } from "../../src/testkit/rawPeer.ts";
+import { serverPerTest } from "../helpers/testServer.ts";
 
 /** Issue 16 item 3: RTP timestamp jumps must not turn a few packets into hours of media. */
 
-let recbot: Recbot | undefined;
-let peer: RawPeer | undefined;
+const { start, closeAfter } = serverPerTest("jumps");
 let clip: Clip;
-/** Recordings directory of the running recbot (messages name files relative to it). */
-let dir = "";
-async function start(config: Partial<Config> = {}): Promise<string> {
-  dir = mkdtempSync(path.join(tmpdir(), "recbot-jumps-"));
-  recbot = await createRecbot({ host: "127.0.0.1", port: 0, recordingsDir: dir, iceAddresses: ["127.0.0.1"], logLevel: "silent", ...config });
-  return (await recbot.listen()).replace("http", "ws") + "/ws";
-}
 beforeAll(async () => {
   clip = await makeClip({ seconds: 4 });
 });
-afterEach(async () => {
-  await peer?.close();
-  peer = undefined;
-  await recbot?.close();
-  recbot = undefined;
-});
-afterAll(() => {});
 
 /** The event loop's worst stall while `work` runs (a 10 ms timer that should fire on time). */
 async function worstStallDuring<T>(work: () => Promise<T>): Promise<{ result: T; stallMs: number }> {
@@ -49,22 +33,22 @@ async function worstStallDuring<T>(work: () => Promise<T>): Promise<{ result: T;
 
 describe("RTP timestamp jumps (issue 16 item 3)", () => {
   it("300 Opus packets whose timestamps jump ~600 s each make a file as long as the audio they carry, not 12 hours", async () => {
-    const ws = await start();
-    peer = await connectRaw(ws, [{ kind: "audio", stream: "a" }]);
+    const { ws, dir } = await start();
+    const peer = closeAfter(await connectRaw(ws, [{ kind: "audio", stream: "a" }]));
     const startedAt = performance.now();
     const { result: meta, stallMs } = await worstStallDuring(async () => {
       let ts = 12345;
       for (let i = 0; i < 300; i++) {
-        await peer!.send(0, rtp({ seq: 100 + i, ts, marker: i === 0, payload: clip.audio[i % clip.audio.length].data }));
+        await peer.send(0, rtp({ seq: 100 + i, ts, marker: i === 0, payload: clip.audio[i % clip.audio.length].data }));
         ts = (ts + 48000 * 599 + 960) >>> 0; // each packet ~599 s after the previous one: under the clock's 600 s "new timeline" rule
         if (i % 30 === 29) await sleep(20);
       }
       // Then one second of ordinary audio.
       for (let i = 0; i < 50; i++) {
-        await peer!.send(0, rtp({ seq: 400 + i, ts: (ts + i * 960) >>> 0, payload: clip.audio[i].data }));
+        await peer.send(0, rtp({ seq: 400 + i, ts: (ts + i * 960) >>> 0, payload: clip.audio[i].data }));
         await sleep(20);
       }
-      const [finished] = await peer!.hangUp();
+      const [finished] = await peer.hangUp();
       return finished;
     });
     const callSeconds = (performance.now() - startedAt) / 1000;
@@ -87,8 +71,8 @@ describe("RTP timestamp jumps (issue 16 item 3)", () => {
   });
 
   it("applies maxRecordingSeconds per frame: the file never runs past the limit", async () => {
-    const ws = await start({ maxRecordingSeconds: 2 });
-    peer = await connectRaw(ws, [{ kind: "audio", stream: "a" }]);
+    const { ws, dir } = await start({ maxRecordingSeconds: 2 });
+    const peer = closeAfter(await connectRaw(ws, [{ kind: "audio", stream: "a" }]));
     const t0 = performance.now();
     for (let i = 0; i < 200 && peer.client.closeCode === undefined; i++) {
       await peer.send(0, rtp({ seq: i, ts: 5000 + i * 960, marker: i === 0, payload: clip.audio[i].data }));

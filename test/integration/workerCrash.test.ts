@@ -5,12 +5,13 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Worker } from "node:worker_threads";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createRecbot, type Recbot } from "../../src/index.ts";
+import type { Recbot } from "../../src/index.ts";
 import { selectedPair } from "../../src/session/selectedPair.ts";
 import { makeClip, type Clip } from "../../src/testkit/clip.ts";
 import { decodeErrors, probe } from "../../src/testkit/probe.ts";
 import { publish, type PublishResult } from "../../src/testkit/publisher.ts";
 import { verifyRecording } from "../helpers/verifyRecording.ts";
+import { startTestServer } from "../helpers/testServer.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -48,11 +49,9 @@ describe("workers: 2 — a session worker dies mid-recording", () => {
   beforeAll(async () => {
     clip = await makeClip({ seconds: 7 });
     dc.subscribe("worker_threads", onWorker as (message: unknown) => void);
-    recbot = await createRecbot({
-      host: "127.0.0.1", port: 0, recordingsDir: dir, iceAddresses: ["127.0.0.1"], workers: 2, udpPortRange: [42000, 42999],
-      logLevel: (process.env.RECBOT_TEST_LOG as "info") ?? "silent",
-    });
-    baseUrl = await recbot.listen();
+    ({ recbot, base: baseUrl } = await startTestServer("worker-crash", {
+      recordingsDir: dir, workers: 2, udpPortRange: [42000, 42999], logLevel: (process.env.RECBOT_TEST_LOG as "info") ?? "silent",
+    }));
   });
   afterAll(async () => {
     await recbot?.close();

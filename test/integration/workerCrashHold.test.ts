@@ -4,9 +4,10 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Worker } from "node:worker_threads";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createRecbot, type Recbot } from "../../src/index.ts";
+import type { Recbot } from "../../src/index.ts";
 import { makeClip, type Clip } from "../../src/testkit/clip.ts";
 import { publish } from "../../src/testkit/publisher.ts";
+import { startTestServer } from "../helpers/testServer.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -41,11 +42,9 @@ describe("workers: 2 — a session worker dies before its recording's first file
   beforeAll(async () => {
     clip = await makeClip({ seconds: 6 });
     dc.subscribe("worker_threads", onWorker as (message: unknown) => void);
-    recbot = await createRecbot({
-      host: "127.0.0.1", port: 0, recordingsDir: dir, iceAddresses: ["127.0.0.1"], workers: 2, udpPortRange: [43000, 43999],
-      logLevel: (process.env.RECBOT_TEST_LOG as "info") ?? "silent",
-    });
-    baseUrl = await recbot.listen();
+    ({ recbot, base: baseUrl } = await startTestServer("worker-hold", {
+      recordingsDir: dir, workers: 2, udpPortRange: [43000, 43999], logLevel: (process.env.RECBOT_TEST_LOG as "info") ?? "silent",
+    }));
   });
   afterAll(async () => {
     for (const pid of stopped) {

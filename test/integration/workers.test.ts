@@ -5,11 +5,12 @@ import dc from "node:diagnostics_channel";
 import path from "node:path";
 import type { Worker } from "node:worker_threads";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createRecbot, type Recbot } from "../../src/index.ts";
+import type { Recbot } from "../../src/index.ts";
 import { makeClip, type Clip } from "../../src/testkit/clip.ts";
 import { decodeErrors, probe } from "../../src/testkit/probe.ts";
 import { publish } from "../../src/testkit/publisher.ts";
 import { verifyRecording } from "../helpers/verifyRecording.ts";
+import { startTestServer, TEST_LOG } from "../helpers/testServer.ts";
 
 /** Worker threads started in this process and how many of them are still running (Node's built-in channel). */
 const threads = { started: 0, running: 0 };
@@ -28,11 +29,9 @@ describe("workers: 2 — sessions run in worker threads, signaling on the main t
   beforeAll(async () => {
     clip = await makeClip({ seconds: 4 });
     dc.subscribe("worker_threads", onWorker as (message: unknown) => void);
-    recbot = await createRecbot({
-      host: "127.0.0.1", port: 0, recordingsDir: dir, iceAddresses: ["127.0.0.1"], workers: 2, udpPortRange: [41000, 41999],
-      logLevel: (process.env.RECBOT_TEST_LOG as "info") ?? "warn",
-    });
-    baseUrl = await recbot.listen();
+    ({ recbot, base: baseUrl } = await startTestServer("workers", {
+      recordingsDir: dir, workers: 2, udpPortRange: [41000, 41999], logLevel: TEST_LOG,
+    }));
   });
   afterAll(async () => {
     await recbot?.close();
@@ -71,13 +70,8 @@ describe("workers: 2 — sessions run in worker threads, signaling on the main t
   });
 
   it("on server close mid-recording, finalizes the sessions in the workers, then stops the workers", async () => {
-    const closeDir = mkdtempSync(path.join(tmpdir(), "recbot-workers-close-"));
     const startedBefore = threads.started;
-    const server = await createRecbot({
-      host: "127.0.0.1", port: 0, recordingsDir: closeDir, iceAddresses: ["127.0.0.1"], workers: 2,
-      logLevel: (process.env.RECBOT_TEST_LOG as "info") ?? "warn",
-    });
-    const url = (await server.listen()).replace("http", "ws") + "/ws";
+    const { recbot: server, ws: url, dir: closeDir } = await startTestServer("workers-close", { workers: 2, logLevel: TEST_LOG });
     const abort = new AbortController();
     let sending!: () => void;
     const sendingStarted = new Promise<void>((resolve) => (sending = resolve));

@@ -3,17 +3,16 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { RTCPeerConnection, MediaStreamTrack } from "werift";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createRecbot, type Recbot } from "../../src/index.ts";
 import { turnCredentials, type IceServer } from "../../src/session/iceServers.ts";
 import { makeClip, type Clip } from "../../src/testkit/clip.ts";
 import { startCoturn, type Coturn } from "../helpers/coturn.ts";
 import { publish } from "../../src/testkit/publisher.ts";
 import { weriftIceServers } from "../../src/session/iceOptions.ts";
+import { serverGroup, TEST_LOG } from "../helpers/testServer.ts";
 import { verifyRecording } from "../helpers/verifyRecording.ts";
 
 const SECRET = "relay-test-secret";
 const SECONDS = 3;
-const LOG = (process.env.RECBOT_TEST_LOG as "info") ?? "warn";
 
 /** Candidate types in an SDP (a=candidate:... typ X). */
 const candidateTypes = (sdp: string) => [...sdp.matchAll(/ typ (\w+)/g)].map((m) => m[1]);
@@ -22,14 +21,7 @@ describe("TURN relay through coturn (deploy/turnserver.conf on 127.0.0.1)", () =
   let coturn: Coturn;
   let clip: Clip;
   const dir = mkdtempSync(path.join(tmpdir(), "recbot-relay-"));
-  const recbots: Recbot[] = [];
-
-  async function startRecbot(overrides: Parameters<typeof createRecbot>[0] = {}) {
-    const recbot = await createRecbot({ host: "127.0.0.1", port: 0, recordingsDir: dir, iceAddresses: ["127.0.0.1"], logLevel: LOG, ...overrides });
-    recbots.push(recbot);
-    const base = await recbot.listen();
-    return { base, ws: base.replace("http", "ws") + "/ws" };
-  }
+  const { start: startRecbot, close: closeRecbots } = serverGroup("relay", { recordingsDir: dir, logLevel: TEST_LOG });
 
   beforeAll(async () => {
     // Lab overrides only: loopback peers are denied by the production config.
@@ -37,7 +29,7 @@ describe("TURN relay through coturn (deploy/turnserver.conf on 127.0.0.1)", () =
     clip = await makeClip({ seconds: SECONDS });
   });
   afterAll(async () => {
-    for (const r of recbots) await r.close();
+    await closeRecbots();
     await coturn?.stop();
   });
 

@@ -4,17 +4,16 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { RTCPeerConnection } from "werift";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createRecbot, type Recbot } from "../../src/index.ts";
 import { turnCredentials, type IceServer } from "../../src/session/iceServers.ts";
 import { weriftIceServers } from "../../src/session/iceOptions.ts";
 import { makeClip, type Clip } from "../../src/testkit/clip.ts";
 import { publish } from "../../src/testkit/publisher.ts";
 import { startCoturn, TURN_CONF, type Coturn } from "../helpers/coturn.ts";
+import { serverGroup, TEST_LOG } from "../helpers/testServer.ts";
 import { verifyRecording } from "../helpers/verifyRecording.ts";
 
 const SECRET = "turn-transports-secret";
 const SECONDS = 3;
-const LOG = (process.env.RECBOT_TEST_LOG as "info") ?? "warn";
 // Apart from relay.test.ts's random 20000-29999 listener and 49160-49200 relay range.
 const PORT = 33478;
 const TLS_PORT = 35349;
@@ -34,14 +33,7 @@ describe("TURN over TCP and TLS (turns:) through coturn on 127.0.0.1", () => {
   let clip: Clip;
   let caPem: string;
   const dir = mkdtempSync(path.join(tmpdir(), "recbot-turn-transports-"));
-  const recbots: Recbot[] = [];
-
-  async function startRecbot(overrides: Parameters<typeof createRecbot>[0] = {}) {
-    const recbot = await createRecbot({ host: "127.0.0.1", port: 0, recordingsDir: dir, iceAddresses: ["127.0.0.1"], logLevel: LOG, ...overrides });
-    recbots.push(recbot);
-    const base = await recbot.listen();
-    return { base, ws: base.replace("http", "ws") + "/ws" };
-  }
+  const { start: startRecbot, close: closeRecbots } = serverGroup("turn-transports", { recordingsDir: dir, logLevel: TEST_LOG });
 
   beforeAll(async () => {
     // A self-signed certificate for 127.0.0.1, made now (none is kept in the repo).
@@ -61,7 +53,7 @@ describe("TURN over TCP and TLS (turns:) through coturn on 127.0.0.1", () => {
     clip = await makeClip({ seconds: SECONDS });
   });
   afterAll(async () => {
-    for (const r of recbots) await r.close();
+    await closeRecbots();
     await coturn?.stop();
   });
 
