@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { recorderFfmpeg } from "../src/sinks/ffmpegRecorder/binary.ts";
 import { makeClip } from "../src/testkit/clip.ts";
 import { clipIndex, referenceAvOffsetMs } from "./analyzeFile.ts";
 import { parseOptions, usage, type BenchOptions } from "./options.ts";
@@ -52,6 +53,8 @@ function machine() {
     node: process.version,
     werift: JSON.parse(readFileSync(path.join(root, "node_modules/werift/package.json"), "utf8")).version as string,
     ffmpeg: version("ffmpeg", ["-version"]),
+    // What the recorders run (docs/recorder-ffmpeg.md): RECBOT_FFMPEG_PATH, else the lean build when it is built.
+    recorderFfmpeg: recorderFfmpeg(process.env.RECBOT_FFMPEG_PATH ?? "auto"),
     loadavgAtStart: loadavg().map((x) => Math.round(x * 100) / 100),
     inNetns: Boolean(process.env.RECBOT_BENCH_NETNS),
   };
@@ -65,7 +68,7 @@ async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   if (enterNetns(options)) return;
   const info = machine();
-  console.log(`recbot bench: steps ${options.steps.join(",")} × ${options.seconds} s, recbot workers ${options.workers}, baseline ${options.baseline ? "on" : "off"}; ` +
+  console.log(`recbot bench: steps ${options.steps.join(",")} × ${options.seconds} s, recbot workers ${options.workers}, recorder ffmpeg ${info.recorderFfmpeg.kind} (${info.recorderFfmpeg.path}), baseline ${options.baseline ? "on" : "off"}; ` +
     `${info.nproc} × ${info.cpuModel}, load average ${info.loadavgAtStart.join(" ")}${info.inNetns ? ", loopback-only netns" : ""}`);
 
   const started = Date.now();

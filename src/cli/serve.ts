@@ -1,3 +1,4 @@
+import { recorderFfmpeg } from "../sinks/ffmpegRecorder/binary.ts";
 import { loadConfig, options as configOptions } from "../config/loadConfig.ts";
 import { ConfigError } from "../config/loadConfig.ts";
 import { createRecbot } from "../index.ts";
@@ -15,7 +16,9 @@ export async function serve(argv: string[]): Promise<void> {
   const config = loadConfig(process.env, argv);
   const recbot = await createRecbot(config);
   const url = await recbot.listen();
-  recbot.app.log.info({ url, recordingsDir: config.recordingsDir, node: process.version }, "recbot listening");
+  const ffmpeg = recorderFfmpeg(config.ffmpegPath);
+  recbot.app.log.info({ url, recordingsDir: config.recordingsDir, node: process.version, recorderFfmpeg: ffmpeg.path, recorderFfmpegKind: ffmpeg.kind }, "recbot listening");
+  if (ffmpeg.kind === "system") recbot.app.log.info("recorders run the system ffmpeg; `npm run build:ffmpeg` builds a lean one that costs less per stream (docs/recorder-ffmpeg.md)");
   const slow = slowSrtpRuntime();
   if (slow) recbot.app.log.warn(slow);
   let stopping = false;

@@ -47,6 +47,7 @@ export const options: Record<keyof Config, [string, string, Kind]> = {
   simulcastLayer: ["RECBOT_SIMULCAST_LAYER", "simulcast-layer", "string"],
   codecs: ["RECBOT_CODECS", "codecs", "list"],
   workers: ["RECBOT_WORKERS", "workers", "int"],
+  ffmpegPath: ["RECBOT_FFMPEG_PATH", "ffmpeg-path", "string"],
   callMaxParticipants: ["RECBOT_CALL_MAX_PARTICIPANTS", "call-max-participants", "int"],
   compositeFormat: ["RECBOT_COMPOSITE_FORMAT", "composite-format", "string"],
   compositeOnEnd: ["RECBOT_COMPOSITE_ON_END", "composite-on-end", "bool"],

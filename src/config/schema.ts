@@ -106,6 +106,10 @@ export const ConfigSchema = Type.Object(
       minimum: 0, maximum: 100_000, default: 5000,
       description: "bitrate per video track recbot tells senders it can take (REMB); 0 = send no REMB",
     }),
+    ffmpegPath: Type.String({
+      minLength: 1, default: "auto",
+      description: "ffmpeg each recorder runs: auto = recbot's lean build (npm run build:ffmpeg) if built, else ffmpeg from PATH; or a path",
+    }),
     workers: Type.Integer({
       minimum: 1, maximum: 64, default: 1,
       description: "threads running the peers and recorders (1 = all in the main thread; more spreads SRTP and media work over cores)",

@@ -8,6 +8,7 @@ import { SyncHold } from "../media/syncHold.ts";
 import type { Frame, RtpFrame, TrackStats } from "../media/types.ts";
 import type { RecordingMetadata } from "../recordings/metadata.ts";
 import type { RecordingStore } from "../recordings/store.ts";
+import { recorderFfmpeg } from "../sinks/ffmpegRecorder/binary.ts";
 import { StreamRecorder } from "../sinks/ffmpegRecorder/streamRecorder.ts";
 import { codecTable } from "./codecs.ts";
 import { ReceivedTrack, type TrackOffer } from "./receivedTrack.ts";
@@ -73,6 +74,7 @@ export class RemoteStream extends EventEmitter<RemoteStreamEvents> {
         kind: codecTable[o.codec].kind, codec: o.codec, clockRate: codecTable[o.codec].clockRate, channels: o.codec === "opus" ? 2 : 1,
       })),
       trackStats: () => this.trackStats,
+      ffmpegPath: recorderFfmpeg(deps.config.ffmpegPath).path,
     });
     // Every received track (each simulcast layer too) is timed by its own RTP clock and sender reports; a layer's
     // frames then go through its source's LayerSelector.

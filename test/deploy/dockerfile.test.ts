@@ -41,6 +41,9 @@ describe("Dockerfile", () => {
     expect(final.some((i) => i.op === "RUN" && /\bnodejs\b/.test(i.args))).toBe(false);
     expect(final.some((i) => i.op === "ENV" && /PATH=\/app\/node_modules\/\.bin:/.test(i.args))).toBe(true);
     expect(final.some((i) => i.op === "COPY" && /--from=\w+ \/app\/node_modules/.test(i.args))).toBe(true);
+    // The recorders' lean ffmpeg, built in its own stage by the script a bare machine runs (docs/recorder-ffmpeg.md).
+    expect(runs.some((r) => /\bsh scripts\/build-ffmpeg\.sh\b/.test(r))).toBe(true);
+    expect(final.some((i) => i.op === "COPY" && /--from=ffmpeg \S+\/\.ffmpeg \.\/\.ffmpeg/.test(i.args))).toBe(true);
   });
 
   it("copies only files that exist and runs `recbot serve` from the sources", () => {

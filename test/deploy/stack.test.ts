@@ -177,6 +177,9 @@ describe("docker-compose up: recbot + coturn, built from debian:bookworm-slim", 
     expect((await compose("exec", "-T", "coturn", "id", "-un")).stdout.trim()).toBe("turnserver");
     const { stdout: ffmpeg } = await compose("exec", "-T", "recbot", "ffmpeg", "-hide_banner", "-encoders");
     expect(ffmpeg).toMatch(/libvpx/);
+    // The recorders' lean ffmpeg (docs/recorder-ffmpeg.md) is in the image and runs there (its libdav1d comes from Debian).
+    const { stdout: lean } = await compose("exec", "-T", "recbot", "/app/.ffmpeg/bin/ffmpeg", "-hide_banner", "-muxers");
+    expect(lean).toMatch(/\bwebm\b/);
   });
 
   it("keeps the stack on this machine: an internal network, ports published on 127.0.0.1 only", async () => {

@@ -6,6 +6,7 @@ import { OpusPadding } from "../../media/opusPadding.ts";
 import type { Frame } from "../../media/types.ts";
 import { FfmpegExitError, errorMessage } from "../../util/errors.ts";
 import { inputOptions, outputOptions } from "./args.ts";
+import { unrunnable } from "./binary.ts";
 import { mkvBlockHeader, mkvCluster, mkvHeader, type MkvTrack } from "./mkvStream.ts";
 
 /** Frames queued for ffmpeg beyond this mean it is not keeping up (or stuck): fail rather than eat memory. */
@@ -27,6 +28,8 @@ export interface SegmentOptions {
   /** The segment's first frame's time: the file's time 0. */
   originMicros: number;
   log: Logger;
+  /** The ffmpeg binary (binary.ts); default `ffmpeg` from PATH. */
+  ffmpegPath?: string;
   /** Frames and payload bytes written, shared by the segments of a recording. */
   counters: { frames: number; bytes: number };
   /** ffmpeg stopped before `end()` was called (or could not keep up); not called after `end()`. */
@@ -70,6 +73,7 @@ export class RecordingSegment {
       .inputOptions(inputOptions(options.tracks.map((t) => t.codec)))
       .outputOptions(outputOptions(options.container))
       .output(options.file);
+    if (options.ffmpegPath) command.setFfmpegPath(options.ffmpegPath);
     this.command = command;
     this.exited = new Promise((resolve) => {
       command.on("start", (cmdline: string) => {
@@ -84,7 +88,14 @@ export class RecordingSegment {
         this.died(exit);
       });
     });
-    command.run();
+    const missing = unrunnable(options.ffmpegPath ?? "ffmpeg");
+    if (missing) {
+      const err = new FfmpegExitError(missing, { file: this.file });
+      this.exited = Promise.resolve(err);
+      queueMicrotask(() => this.died(err));
+    } else {
+      command.run();
+    }
     this.queue(mkvHeader(options.tracks));
   }
 

@@ -28,6 +28,8 @@ export interface StreamRecorderOptions {
   trackStats?: () => TrackStats[];
   /** How long to hold early frames while waiting for every video track's first keyframe. */
   startWaitMs?: number;
+  /** The ffmpeg binary to run (binary.ts); default `ffmpeg` from PATH. */
+  ffmpegPath?: string;
 }
 
 export interface StreamRecorderEvents {
@@ -41,7 +43,7 @@ export interface StreamRecorderEvents {
 /** ffmpeg deaths that start a new segment before the recording is declared failed. */
 const MAX_SEGMENTS = 5;
 /** ffmpeg errors that a restart cannot fix. */
-const FATAL_OUTPUT_ERROR = /No space left|Permission denied|Read-only file system|Disk quota|No such file or directory|not keeping up/i;
+const FATAL_OUTPUT_ERROR = /No space left|Permission denied|Read-only file system|Disk quota|No such file or directory|not keeping up|ffmpeg not found|not found on PATH/i;
 const DEFAULT_START_WAIT_MS = 3000;
 
 /**
@@ -131,7 +133,7 @@ export class StreamRecorder extends EventEmitter<StreamRecorderEvents> implement
     if (gap && gap.toMs === undefined) gap.toMs = this.segmentStartMs;
     const segment: RecordingSegment = new RecordingSegment({
       file, container: this.container, tracks: this.mkvTracks, originMicros: origin, log: this.log, counters: this.counters,
-      onDied: (err) => this.segmentDied(segment, err),
+      ffmpegPath: this.options.ffmpegPath, onDied: (err) => this.segmentDied(segment, err),
     });
     this.segment = segment;
     for (const h of held) segment.write(h.track, h.frame);
