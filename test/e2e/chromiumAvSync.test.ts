@@ -49,7 +49,8 @@ describe("A/V sync of a Chromium publisher's flash/beep capture", () => {
     await recbot?.close();
   });
 
-  it("records beeps within ±20 ms of their flashes on average", async () => {
+  /** One publish of the flash/beep clip from a fresh page; the file's A/V figures and whether the camera kept time. */
+  async function recordOnce() {
     const page = await browser.newPage();
     await page.goto(`${baseUrl}/healthz`); // a loopback http origin is a secure context: getUserMedia works
     // Plain JS run in the page (the project's TypeScript config has no DOM types).
@@ -101,9 +102,24 @@ describe("A/V sync of a Chromium publisher's flash/beep capture", () => {
     const longestFrameMs = Math.max(...times.slice(1).map((t, i) => (t - times[i]) * 1000));
     const sourceKeptTime = sync.flashIntervals.every((d) => Math.abs(d - 1) <= 0.02) && longestFrameMs <= 50;
     const figures = `offsets [${sync.offsetsMs.map((o) => o.toFixed(0)).join(", ")}] ms, flash intervals [${sync.flashIntervals.map((d) => d.toFixed(3)).join(", ")}] s, longest video interval ${longestFrameMs.toFixed(0)} ms`;
-    expect(sync.offsetsMs.length, figures).toBeGreaterThanOrEqual(5);
-    if (sourceKeptTime) expect(Math.abs(sync.meanMs), figures).toBeLessThanOrEqual(20);
-    else console.warn(`[av-sync chromium] Chromium's camera did not keep time, A/V offset not asserted: ${figures}`);
     await page.close();
-  });
+    return { sync, sourceKeptTime, figures };
+  }
+
+  it("records beeps within ±20 ms of their flashes on average", async () => {
+    // A second publish when the camera slipped in the first: the ±20 ms bound needs one run where it kept time.
+    let run = await recordOnce();
+    for (let attempt = 1; attempt < 3 && !run.sourceKeptTime; attempt++) {
+      console.warn(`[av-sync chromium] Chromium's camera did not keep time (${run.figures}); publishing again`);
+      expect(Math.abs(run.sync.meanMs), run.figures).toBeLessThanOrEqual(150);
+      run = await recordOnce();
+    }
+    const { sync, sourceKeptTime, figures } = run;
+    expect(sync.offsetsMs.length, figures).toBeGreaterThanOrEqual(5);
+    // Whatever the camera did, a slip of its ticks moves the picture by at most ~100 ms (seen: −104 ms): anything
+    // larger is recbot's. With a camera that kept time, the bound is the issue's ±20 ms.
+    expect(Math.abs(sync.meanMs), figures).toBeLessThanOrEqual(150);
+    if (sourceKeptTime) expect(Math.abs(sync.meanMs), figures).toBeLessThanOrEqual(20);
+    else console.warn(`[av-sync chromium] the camera slipped in every run; only the ±150 ms bound applied: ${figures}`);
+  }, 120_000);
 });
