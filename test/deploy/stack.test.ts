@@ -180,6 +180,8 @@ describe("docker-compose up: recbot + coturn, built from debian:bookworm-slim", 
     // The recorders' lean ffmpeg (docs/recorder-ffmpeg.md) is in the image and runs there (its libdav1d comes from Debian).
     const { stdout: lean } = await compose("exec", "-T", "recbot", "/app/.ffmpeg/bin/ffmpeg", "-hide_banner", "-muxers");
     expect(lean).toMatch(/\bwebm\b/);
+    const { stdout: logs } = await compose("logs", "--no-color", "recbot");
+    expect(logs).toContain('"recorderFfmpegKind":"lean"');
   });
 
   it("keeps the stack on this machine: an internal network, ports published on 127.0.0.1 only", async () => {
