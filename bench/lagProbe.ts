@@ -14,7 +14,7 @@ if (process.send) {
   histogram.enable();
   let session: Session | undefined;
   const reply = (m: object) => process.send!(m);
-  process.on("message", (m: { type?: string; file?: string }) => {
+  process.on("message", (m: { type?: string; file?: string; intervalUs?: number }) => {
     if (m?.type === "lag:reset") histogram.reset();
     else if (m?.type === "lag:read") {
       const ms = (ns: number) => ns / 1e6;
@@ -22,7 +22,12 @@ if (process.send) {
     } else if (m?.type === "prof:start") {
       session = new Session();
       session.connect();
-      void session.post("Profiler.enable").then(() => session!.post("Profiler.start")).then(() => reply({ type: "prof:started" }));
+      void session
+        .post("Profiler.enable")
+        // A finer interval (e.g. 200 µs) for finding long tasks; V8's default is 1 ms.
+        .then(() => (m.intervalUs ? session!.post("Profiler.setSamplingInterval", { interval: m.intervalUs }) : undefined))
+        .then(() => session!.post("Profiler.start"))
+        .then(() => reply({ type: "prof:started" }));
     } else if (m?.type === "prof:stop" && session && m.file) {
       const s = session;
       session = undefined;

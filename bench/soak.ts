@@ -6,6 +6,7 @@
  * every 100 ms from a separate process). Writes the figures to a JSON file (docs/soak.md explains them).
  *
  *   npm run soak -- [--minutes 5] [--publishers 3] [--hostile 2] [--seconds 15] [--workers 1] [--out FILE] [--no-netns]
+ *                   [--profile FILE.cpuprofile] [--trace-gc]
  */
 import { fork, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
@@ -34,6 +35,10 @@ const { values: args } = parseArgs({
     /** Comma-separated hostile client names to run (default: all of bench/soak/hostile.ts). */
     only: { type: "string" },
     "no-netns": { type: "boolean", default: false },
+    /** Write a V8 CPU profile of recbot's main thread over the soak window (200 µs sampling; bench/longTasks.ts reads it). */
+    profile: { type: "string" },
+    /** Run recbot with --trace-gc and report its longest GC pauses. */
+    "trace-gc": { type: "boolean", default: false },
   },
 });
 const minutes = Number(args.minutes);
@@ -63,8 +68,11 @@ class Server {
   warnings: Record<string, number> = {};
   closeReasons: Record<string, number> = {};
 
-  constructor(dir: string, workers: number) {
-    this.child = spawn(process.execPath, ["--import", path.join(root, "bench/lagProbe.ts"), "--import", path.join(root, "bench/soak/memProbe.ts"), "src/cli/main.ts", "serve"], {
+  /** With --trace-gc: each GC pause recbot's V8 printed, in ms, by kind (Scavenge, Mark-Compact...). */
+  gcPauses: { kind: string; ms: number }[] = [];
+
+  constructor(dir: string, workers: number, traceGc = false) {
+    this.child = spawn(process.execPath, [...(traceGc ? ["--trace-gc"] : []), "--import", path.join(root, "bench/lagProbe.ts"), "--import", path.join(root, "bench/soak/memProbe.ts"), "src/cli/main.ts", "serve"], {
       cwd: root,
       env: {
         ...process.env, RECBOT_HOST: "127.0.0.1", RECBOT_PORT: "0", RECBOT_RECORDINGS_DIR: dir, RECBOT_ICE_ADDRESSES: "127.0.0.1",
@@ -81,6 +89,10 @@ class Server {
         try {
           m = JSON.parse(line);
         } catch {
+          // --trace-gc: "[pid:0x…]    1234 ms: Scavenge 40.1 (42.0) -> 39.0 (43.0) MB, pooled: 0 MB, 1.23 / 0.00 ms ..."
+          const gc = /\d+ ms: ([A-Za-z-]+(?: \([a-z ]+\))?)[^,]*MB, (?:[^,]*, )?([\d.]+) \/ [\d.]+ ms/.exec(line);
+          // "testing": the soak's own gc() calls (bench/soak/memProbe.ts), counted apart.
+          if (gc) this.gcPauses.push({ kind: gc[1] + (/\) testing;/.test(line) ? " (soak's gc())" : ""), ms: Number(gc[2]) });
           return;
         }
         if (typeof m.url === "string" && /listening/.test(m.msg)) resolve(m.url);
@@ -108,6 +120,7 @@ class Server {
 interface Snapshot {
   at: string;
   sessions: number;
+  /** Heap + Buffers: after full GCs at the baseline and the end; without (garbage included) in the run's samples. */
   heldMb: number;
   rssMb: number;
   fds: number;
@@ -157,8 +170,9 @@ function fdKinds(pid: number): Record<string, number> {
   return kinds;
 }
 
-async function snapshot(server: Server, base: string): Promise<Snapshot> {
-  const mem = await server.ask<{ heapUsed: number; arrayBuffers: number; rss: number }>({ type: "mem" }, "mem");
+/** `gc`: force full GCs first (baseline and end, outside the timed window); samples during the run do not (they stall recbot). */
+async function snapshot(server: Server, base: string, gc = true): Promise<Snapshot> {
+  const mem = await server.ask<{ heapUsed: number; arrayBuffers: number; rss: number }>({ type: "mem", gc }, "mem");
   const pid = server.child.pid!;
   const kinds = fdKinds(pid);
   const health = (await (await fetch(`${base}/healthz`)).json()) as { sessions: number };
@@ -228,6 +242,18 @@ async function legitPublish(ws: string, clip: Clip, dir: string): Promise<LegitR
   }
 }
 
+/** GC pauses by kind: count, total and longest (ms). */
+function gcSummary(pauses: { kind: string; ms: number }[]): Record<string, { count: number; totalMs: number; maxMs: number }> {
+  const out: Record<string, { count: number; totalMs: number; maxMs: number }> = {};
+  for (const p of pauses) {
+    const k = (out[p.kind] ??= { count: 0, totalMs: 0, maxMs: 0 });
+    k.count++;
+    k.totalMs = +(k.totalMs + p.ms).toFixed(1);
+    k.maxMs = Math.max(k.maxMs, p.ms);
+  }
+  return out;
+}
+
 async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T | { timeout: true }> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<{ timeout: true }>((resolve) => (timer = setTimeout(() => resolve({ timeout: true }), ms)));
@@ -271,7 +297,7 @@ async function main(): Promise<void> {
   if (enterNetns()) return;
   const clip = await makeClip({ seconds: 5 });
   const dir = mkdtempSync(path.join(tmpdir(), "recbot-soak-"));
-  const server = new Server(dir, Number(args.workers));
+  const server = new Server(dir, Number(args.workers), args["trace-gc"]);
   const base = await server.base;
   const ws = `${base.replace("http", "ws")}/ws?access_token=${TOKEN}`;
   console.log(`[soak] recbot ${base}, ${minutes} min, ${publishers} publishers, ${hostileLoops} hostile loops, recordings in ${dir}`);
@@ -285,11 +311,13 @@ async function main(): Promise<void> {
 
   const health = fork(path.join(root, "bench/soak/healthProbe.ts"), [base], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
   server.child.send({ type: "lag:reset" });
+  if (args.profile) await server.ask({ type: "prof:start", intervalUs: 200 }, "prof:started");
+  server.gcPauses = [];
   const deadline = Date.now() + minutes * 60_000;
   const legit: LegitResult[] = [];
   const hostile: { kind: string; ms: number; outcome: Outcome | { timeout: true } | { error: string }; fileErrors?: string[] }[] = [];
   const samples: Snapshot[] = [];
-  const sampler = setInterval(() => void snapshot(server, base).then((s) => samples.push(s)).catch(() => {}), 15_000);
+  const sampler = setInterval(() => void snapshot(server, base, false).then((s) => samples.push(s)).catch(() => {}), 15_000);
 
   const legitLoop = async (i: number) => {
     await sleep(i * 1500);
@@ -324,6 +352,8 @@ async function main(): Promise<void> {
   });
   health.disconnect();
   const lag = await server.ask<{ p50Ms: number; p99Ms: number; maxMs: number }>({ type: "lag:read" }, "lag");
+  if (args.profile) await server.ask({ type: "prof:stop", file: path.resolve(args.profile) }, "prof:stopped");
+  const gc = args["trace-gc"] ? gcSummary(server.gcPauses) : undefined;
   await idle(server, base);
   const end = await snapshot(server, base);
   console.log(`[soak] end ${JSON.stringify(end)}`);
@@ -342,6 +372,7 @@ async function main(): Promise<void> {
     },
     health: healthFigures,
     eventLoopLag: lag,
+    ...(gc ? { gc } : {}),
     baseline,
     end,
     delta: { heldMb: +(end.heldMb - baseline.heldMb).toFixed(1), rssMb: +(end.rssMb - baseline.rssMb).toFixed(1), fds: end.fds - baseline.fds, fdsNoTcp: end.fdsNoTcp - baseline.fdsNoTcp, ffmpeg: end.ffmpeg },
@@ -355,7 +386,7 @@ async function main(): Promise<void> {
   console.log(
     `[soak] legit ${exact}/${legit.length} exact; hostile runs ${hostile.length} (files with decode errors ${result.hostile.filesWithDecodeErrors}); ` +
       `/healthz p50 ${healthFigures.p50Ms?.toFixed(1)} ms, p99 ${healthFigures.p99Ms?.toFixed(1)} ms, worst ${healthFigures.maxMs?.toFixed(1)} ms (${healthFigures.over100} polls > 100 ms of ${healthFigures.polls}); ` +
-      `event-loop lag max ${lag.maxMs.toFixed(0)} ms; held memory ${baseline.heldMb} → ${end.heldMb} MB, RSS ${baseline.rssMb} → ${end.rssMb} MB, fds ${baseline.fds} → ${end.fds} (without TCP connections ${baseline.fdsNoTcp} → ${end.fdsNoTcp}), ffmpeg ${end.ffmpeg}; ` +
+      `event-loop lag max ${lag.maxMs.toFixed(0)} ms;${gc ? ` GC ${JSON.stringify(gc)};` : ""} held memory ${baseline.heldMb} → ${end.heldMb} MB, RSS ${baseline.rssMb} → ${end.rssMb} MB, fds ${baseline.fds} → ${end.fds} (without TCP connections ${baseline.fdsNoTcp} → ${end.fdsNoTcp}), ffmpeg ${end.ffmpeg}; ` +
       `token in logs ${server.tokenInLogs}; written to ${path.relative(root, out)}`,
   );
   rmSync(dir, { recursive: true, force: true });
