@@ -4,7 +4,8 @@
  *
  *   node bench/longTasks.ts FILE.cpuprofile [--min-ms 50] [--top 6] [--json]
  *
- * A stretch's wall time is the sum of its samples' time deltas; `samples × interval` estimates the CPU it had. When
+ * A stretch's wall time is the sum of its samples' time deltas; `samples × interval` estimates the CPU it had (the
+ * per-function figures are estimated CPU ms too). When
  * the process is starved of CPU (other work on the machine), the sampler is starved too: wall time grows while the
  * sample count does not, so `cpuShare` (estimated CPU / wall) well under 1 points at starvation, not at recbot's code.
  */
@@ -33,7 +34,7 @@ export interface LongTask {
   samples: number;
   /** Estimated CPU ms: samples × the median sampling interval. */
   cpuMs: number;
-  /** Share of the stretch spent in (garbage collector). */
+  /** Estimated CPU ms in (garbage collector). */
   gcMs: number;
   self: { fn: string; ms: number }[];
   total: { fn: string; ms: number }[];
@@ -83,7 +84,9 @@ export function longTasks(profile: Profile, minMs = 50, top = 6): { intervalUs: 
     let gc = 0;
     for (let i = from; i < to; i++) {
       const id = profile.samples[i];
-      const d = (profile.timeDeltas[i] ?? 0) / 1000;
+      // Weighted by samples, not by time deltas: a sample after a gap (the process was not on a CPU) would
+      // otherwise charge the whole gap to whatever function it happened to land in.
+      const d = intervalUs / 1000;
       const fnSelf = name(id);
       self.set(fnSelf, (self.get(fnSelf) ?? 0) + d);
       if (byId.get(id)!.callFrame.functionName === "(garbage collector)") gc += d;
@@ -99,6 +102,8 @@ export function longTasks(profile: Profile, minMs = 50, top = 6): { intervalUs: 
       const r = deepestSrc ?? "(no recbot frame)";
       recbot.set(r, (recbot.get(r) ?? 0) + d);
     }
+    // The profiler's own start (bench/lagProbe.ts posting Profiler.start) is not recbot's work.
+    if ((total.get([...total.keys()].find((k) => k.startsWith("post node:inspector")) ?? "") ?? 0) > wall / 2000) return;
     const sorted = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]).slice(0, top).map(([fn, ms]) => ({ fn, ms: Math.round(ms * 10) / 10 }));
     tasks.push({
       atMs: Math.round(at / 1000), wallMs: Math.round(wall / 100) / 10, samples: to - from, cpuMs: Math.round(((to - from) * intervalUs) / 100) / 10,
@@ -133,7 +138,8 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   else {
     console.log(`${r.tasks.length} stretches ≥ ${values["min-ms"]} ms of ${r.wallMs} ms profiled (${r.busyMs} ms busy; sampling every ${r.intervalUs} µs)`);
     for (const task of r.tasks.slice(0, Number(values.count))) {
-      console.log(`\n@${(task.atMs / 1000).toFixed(1)} s: ${task.wallMs} ms wall, ${task.samples} samples (~${task.cpuMs} ms CPU), GC ${task.gcMs} ms`);
+      const starved = task.cpuMs < task.wallMs / 2 ? " — mostly not on a CPU (starved by other processes)" : "";
+      console.log(`\n@${(task.atMs / 1000).toFixed(1)} s: ${task.wallMs} ms wall, ${task.samples} samples (~${task.cpuMs} ms CPU)${starved}, GC ${task.gcMs} ms`);
       console.log(`  recbot: ${task.recbot.map((e) => `${e.fn} ${e.ms}`).join(" | ")}`);
       console.log(`  total:  ${task.total.map((e) => `${e.fn} ${e.ms}`).join(" | ")}`);
       console.log(`  self:   ${task.self.map((e) => `${e.fn} ${e.ms}`).join(" | ")}`);

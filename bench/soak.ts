@@ -310,6 +310,7 @@ async function main(): Promise<void> {
   console.log(`[soak] baseline ${JSON.stringify(baseline)}`);
 
   const health = fork(path.join(root, "bench/soak/healthProbe.ts"), [base], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  await new Promise((resolve) => health.once("message", resolve)); // its first, untimed request done
   server.child.send({ type: "lag:reset" });
   if (args.profile) await server.ask({ type: "prof:start", intervalUs: 200 }, "prof:started");
   server.gcPauses = [];

@@ -19,6 +19,7 @@ import { trackOffersOf, type TrackOffer } from "./receivedTrack.ts";
 import { repairSdp } from "./sdpRepair.ts";
 import { selectedPair, type SelectedPair } from "./selectedPair.ts";
 import { SessionStreams } from "./sessionStreams.ts";
+import { setupTurns } from "./setupTurns.ts";
 import { emptyTotals, type CallOptions, type CloseReason, type IceCandidateJson, type OfferOptions, type Session, type SessionEvents, type SessionTotals } from "./session.ts";
 
 export interface PeerSessionDeps {
@@ -135,6 +136,9 @@ export class PeerSession extends EventEmitter<SessionEvents> implements Session 
     }
     this.echo = options.echo === true;
     this.candidates.countInline(sdp.match(/^a=candidate:/gm)?.length ?? 0);
+    // The heavy steps below go one per event-loop turn (setupTurns.ts); the session may close meanwhile.
+    await setupTurns.next();
+    this.checkFresh();
     const chosen = chooseCodecs(sdp, this.deps.codecPreference);
     const pc = this.createPeer(
       {
@@ -150,7 +154,9 @@ export class PeerSession extends EventEmitter<SessionEvents> implements Session 
       throw new InvalidSdpError(`the offer was rejected: ${errorMessage(err)}`, { sessionId: this.id });
     }
     await this.remoteApplied();
+    await setupTurns.next();
     const answer = await pc.createAnswer();
+    await setupTurns.next();
     await pc.setLocalDescription(answer);
     afterGathering(pc, this.deps.config.udpReceiveBufferBytes, this.log);
     if (this.closing) {
@@ -169,10 +175,14 @@ export class PeerSession extends EventEmitter<SessionEvents> implements Session 
     this.checkFresh();
     const preference = callPreference(codecs, this.deps.codecPreference, { audio, video });
     this.budget.checkTransceivers(audio + video, { sessionId: this.id });
+    await setupTurns.next();
+    this.checkFresh();
     const pc = this.createPeer(offerCodecs(preference), (_kind, mid) => (mid ? this.answerCodecs?.get(mid) : undefined));
     for (let i = 0; i < audio; i++) pc.addTransceiver("audio", { direction: "recvonly" });
     for (let i = 0; i < video; i++) pc.addTransceiver("video", { direction: "recvonly" });
-    await pc.setLocalDescription(await pc.createOffer());
+    const offer = await pc.createOffer();
+    await setupTurns.next();
+    await pc.setLocalDescription(offer);
     afterGathering(pc, this.deps.config.udpReceiveBufferBytes, this.log);
     if (this.closing) throw new InvalidStateError("session closed while offering", { sessionId: this.id });
     this.log.info({ audio, video }, "offer created");
@@ -187,6 +197,8 @@ export class PeerSession extends EventEmitter<SessionEvents> implements Session 
     }
     sdp = this.remoteSdp(sdp, "answer");
     this.answerCodecs = answeredCodecs(this.pc.localDescription!.sdp, sdp);
+    await setupTurns.next();
+    if (this.closing) throw new InvalidStateError("session is closed", { sessionId: this.id });
     try {
       await this.pc.setRemoteDescription({ type: "answer", sdp });
     } catch (err) {
@@ -291,7 +303,8 @@ export class PeerSession extends EventEmitter<SessionEvents> implements Session 
     this.remb?.close();
     // The streams stop taking packets and flush at once; their recordings finalize while the peer closes.
     const streamsClosed = this.streams.close();
-    const pcClosed = this.pc?.close().catch((err) => this.log.warn({ err }, "peer connection close failed"));
+    // Closing ICE/DTLS costs about as much as opening them: paced the same way (a burst of DELETEs).
+    const pcClosed = this.pc && setupTurns.next().then(() => this.pc!.close()).catch((err) => this.log.warn({ err }, "peer connection close failed"));
     await streamsClosed;
     await pcClosed;
     this.releaseMedia?.();
