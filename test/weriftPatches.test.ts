@@ -237,6 +237,45 @@ describe("patched SRTP (AES_CM_128_HMAC_SHA1_80)", () => {
   });
 });
 
+/** werift's receiver NACK handler (not exported: reached through a receiver), with a transport that sends nothing. */
+function nackHandler(Receiver: typeof RTCRtpReceiver) {
+  const NackHandler = (new (Receiver as any)({}, "video", 1).nack as { constructor: new (receiver: object) => any }).constructor;
+  const handler = new NackHandler({ rtcpSsrc: 1, dtlsTransport: { sendRtcp: async () => {} } });
+  let marked = 0;
+  const setLost = handler.setLost.bind(handler);
+  handler.setLost = (seq: number, count: number) => {
+    marked++;
+    setLost(seq, count);
+  };
+  const packet = (sequenceNumber: number) => ({ header: { sequenceNumber, ssrc: 5 } });
+  return { handler, packet, marked: () => marked };
+}
+
+describe("patched NACK handler (a sequence jump costs at most LOST_SIZE steps)", () => {
+  for (const [build, Receiver] of [["ESM", RTCRtpReceiver], ["CommonJS", createRequire(import.meta.url)("werift").RTCRtpReceiver]] as const) {
+    it(`${build}: a 30,000-packet jump marks only the newest 150 as lost, as the unpatched handler kept after pruning`, () => {
+      const { handler, packet, marked } = nackHandler(Receiver);
+      try {
+        handler.addPacket(packet(100));
+        handler.addPacket(packet(101));
+        handler.addPacket(packet(104)); // a small gap: 102 and 103 lost, as before
+        expect(handler.lostSeqNumbers).toEqual([102, 103]);
+        handler.addPacket(packet(30_104));
+        // Unpatched: 30,002 setLost calls (one per missing sequence number), then pruned to the newest 150.
+        expect(marked()).toBeLessThanOrEqual(2 + 150);
+        const lost: number[] = handler.lostSeqNumbers;
+        expect(lost.length).toBe(150);
+        expect(Math.min(...lost)).toBe(30_104 - 150);
+        expect(Math.max(...lost)).toBe(30_103);
+        handler.addPacket(packet(30_000)); // a lost one arriving late is no longer lost
+        expect(handler.lostSeqNumbers).not.toContain(30_000);
+      } finally {
+        handler.close();
+      }
+    });
+  }
+});
+
 describe("patched SRTP (AEAD_AES_128_GCM, RFC 7714)", () => {
   it("decrypts what a plain RFC 7714 implementation protects, and rejects a tampered packet", () => {
     const s = session(randomBytes(16), randomBytes(12), ProtectionProfileAeadAes128Gcm);
