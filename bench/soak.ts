@@ -90,7 +90,7 @@ class Server {
           m = JSON.parse(line);
         } catch {
           // --trace-gc: "[pid:0x…]    1234 ms: Scavenge 40.1 (42.0) -> 39.0 (43.0) MB, pooled: 0 MB, 1.23 / 0.00 ms ..."
-          const gc = /\d+ ms: ([A-Za-z-]+(?: \([a-z ]+\))?)[^,]*MB, (?:[^,]*, )?([\d.]+) \/ [\d.]+ ms/.exec(line);
+          const gc = /\d+ ms: ((?:Incremental )?[A-Za-z-]+(?: \([a-z ]+\))?)[^,]*MB, (?:[^,]*, )?([\d.]+) \/ [\d.]+ ms/.exec(line);
           // "testing": the soak's own gc() calls (bench/soak/memProbe.ts), counted apart.
           if (gc) this.gcPauses.push({ kind: gc[1] + (/\) testing;/.test(line) ? " (soak's gc())" : ""), ms: Number(gc[2]) });
           return;
