@@ -433,3 +433,47 @@ describe("TURN over TCP framing (RFC 5766 11.5; checked while diagnosing the TCP
     }
   });
 });
+
+describe("ECDHE in node:crypto (the DTLS handshake's key exchange)", () => {
+  // werift's own JavaScript implementations, the reference the patched functions must agree with.
+  const fromWerift = createRequire(new URL("../node_modules/werift/package.json", import.meta.url));
+  const ec = fromWerift("./lib/dtls/src/cipher/ec.js");
+  const { p256 } = fromWerift("@noble/curves/p256");
+  const nacl = fromWerift("tweetnacl");
+
+  it("the ESM build (what recbot runs) and the CommonJS build no longer do the curve math in JavaScript", async () => {
+    const { readFileSync } = await import("node:fs");
+    const esm = readFileSync(new URL("../node_modules/werift/lib/index.mjs", import.meta.url), "utf8");
+    expect(esm).toContain('createECDHNative("prime256v1")');
+    expect(esm).not.toMatch(/nacl\d*\.(scalarMult|box\.keyPair)\(/);
+    expect(ec.p256Keypair.toString()).toContain("createECDH");
+  });
+
+  it("P-256: the shared secret equals @noble/curves' in both directions", () => {
+    for (let i = 0; i < 20; i++) {
+      const ours = ec.p256Keypair();
+      expect(ours.publicKey.length).toBe(65); // uncompressed point, as the ServerKeyExchange/ClientKeyExchange carry it
+      const theirPriv = p256.utils.randomPrivateKey();
+      const theirPub = Buffer.from(p256.getPublicKey(theirPriv, false));
+      const secret = ec.p256PreMasterSecret({ publicKey: theirPub, privateKey: ours.privateKey });
+      expect(secret.equals(Buffer.from(p256.getSharedSecret(theirPriv, ours.publicKey)).subarray(1))).toBe(true);
+    }
+  });
+
+  it("X25519: the shared secret equals tweetnacl's in both directions (RFC 7748)", () => {
+    for (let i = 0; i < 20; i++) {
+      const ours = ec.x25519Keypair();
+      expect([ours.privateKey.length, ours.publicKey.length]).toEqual([32, 32]);
+      const theirs = nacl.box.keyPair();
+      const secret = ec.x25519PreMasterSecret({ publicKey: Buffer.from(theirs.publicKey), privateKey: ours.privateKey });
+      expect(secret.equals(Buffer.from(nacl.scalarMult(theirs.secretKey, ours.publicKey)))).toBe(true);
+    }
+  });
+
+  it("X25519: RFC 7748 section 6.1 test vector", () => {
+    const alicePriv = Buffer.from("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a", "hex");
+    const bobPub = Buffer.from("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f", "hex");
+    expect(ec.x25519PreMasterSecret({ publicKey: bobPub, privateKey: alicePriv }).toString("hex"))
+      .toBe("4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742");
+  });
+});
