@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { readlinkSync } from "node:fs";
+import ffmpeg from "fluent-ffmpeg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeClip, type Clip } from "../../src/testkit/clip.ts";
 import { publish } from "../../src/testkit/publisher.ts";
@@ -50,6 +51,10 @@ describe("the recorder's ffmpeg (ffmpegPath)", () => {
     const { ws, dir } = await servers.start();
     const { result, executables } = await recordAndWatch(ws, clip);
     expect(executables).toEqual([chosen.kind === "lean" ? LEAN_FFMPEG : systemFfmpeg]);
+    // fluent-ffmpeg's process-wide binary stays the system one: the call composite (same process) needs its encoders.
+    const processWide = await new Promise<string>((resolve) =>
+      (ffmpeg() as unknown as { _getFfmpegPath(cb: (e: unknown, p: string) => void): void })._getFfmpegPath((_e, p) => resolve(p)));
+    expect(processWide).not.toBe(LEAN_FFMPEG);
     const check = await verifyRecording(result, { dir, minFrameRatio: 1 });
     expect(check.videoFramesRecorded).toBe(result.framesSent.video);
     expect(check.audioFramesRecorded).toBe(result.framesSent.audio);

@@ -1,4 +1,5 @@
 import { accessSync, constants } from "node:fs";
+import type ffmpeg from "fluent-ffmpeg";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -45,4 +46,20 @@ export function unrunnable(ffmpeg: string, env: NodeJS.ProcessEnv = process.env)
   if (ffmpeg.includes("/")) return isExecutable(ffmpeg) ? undefined : `ffmpeg not found or not executable: ${ffmpeg}`;
   const dirs = (env.PATH ?? "").split(path.delimiter).filter(Boolean);
   return dirs.some((d) => isExecutable(path.join(d, ffmpeg))) ? undefined : `${ffmpeg} not found on PATH (${dirs.join(":")})`;
+}
+
+/**
+ * Makes this one fluent-ffmpeg command run `binary`. fluent-ffmpeg's own `setFfmpegPath` is process-wide (one cached
+ * path and one cached list of formats for every command), so the recorder's lean ffmpeg would also become the call
+ * composite's, which needs encoders and the mp4 muxer ("Output format mp4 is not available"). Its capability check is
+ * skipped too: it would run `<binary> -formats` and cache that list for every command; the recorder's formats are
+ * fixed (args.ts) and its binary is checked before each spawn (unrunnable).
+ */
+export function useBinary(command: ffmpeg.FfmpegCommand, binary: string): void {
+  const internals = command as unknown as {
+    _getFfmpegPath(cb: (err: Error | null, path: string) => void): void;
+    _checkCapabilities(cb: (err?: Error) => void): void;
+  };
+  internals._getFfmpegPath = (cb) => cb(null, binary);
+  internals._checkCapabilities = (cb) => cb();
 }

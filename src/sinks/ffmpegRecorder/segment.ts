@@ -6,7 +6,7 @@ import { OpusPadding } from "../../media/opusPadding.ts";
 import type { Frame } from "../../media/types.ts";
 import { FfmpegExitError, errorMessage } from "../../util/errors.ts";
 import { inputOptions, outputOptions } from "./args.ts";
-import { unrunnable } from "./binary.ts";
+import { unrunnable, useBinary } from "./binary.ts";
 import { mkvBlockHeader, mkvCluster, mkvHeader, type MkvTrack } from "./mkvStream.ts";
 
 /** Frames queued for ffmpeg beyond this mean it is not keeping up (or stuck): fail rather than eat memory. */
@@ -73,7 +73,7 @@ export class RecordingSegment {
       .inputOptions(inputOptions(options.tracks.map((t) => t.codec)))
       .outputOptions(outputOptions(options.container))
       .output(options.file);
-    if (options.ffmpegPath) command.setFfmpegPath(options.ffmpegPath);
+    useBinary(command, options.ffmpegPath ?? "ffmpeg");
     this.command = command;
     this.exited = new Promise((resolve) => {
       command.on("start", (cmdline: string) => {
