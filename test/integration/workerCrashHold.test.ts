@@ -44,6 +44,9 @@ describe("workers: 2 — a session worker dies before its recording's first file
     dc.subscribe("worker_threads", onWorker as (message: unknown) => void);
     ({ recbot, base: baseUrl } = await startTestServer("worker-hold", {
       recordingsDir: dir, workers: 2, udpPortRange: [43000, 43999], logLevel: (process.env.RECBOT_TEST_LOG as "info") ?? "silent",
+      // Debian's ffmpeg: it takes ~60 ms to start (docs/recorder-ffmpeg.md), the window in which this test freezes it
+      // before it opens its output. The lean build opens it ~1 ms after exec, before a 1-ms poll can see the process.
+      ffmpegPath: "ffmpeg",
     }));
   });
   afterAll(async () => {
