@@ -108,12 +108,17 @@ describe("Chromium forced to relay publishes through coturn", () => {
       const sentSeconds = (performance.now() - connectedAt) / 1000;
       ws.send(JSON.stringify({ type: "bye" }));
       const finished = await waitFor((m) => m.type === "recording" && (m.state === "finished" || m.state === "failed"), 30000);
+      // Frames sent, counted once the recording is final: the count read before `bye` missed frames sent between the
+      // two (a full run recorded 60 of a counted 59).
+      const after: any[] = [];
+      (await pc.getStats()).forEach((s: any) => after.push(s));
+      const framesSent = after.find((s) => s.type === "outbound-rtp" && s.kind === "video")?.framesSent ?? video?.framesSent ?? 0;
       pc.close();
       for (const t of stream.getTracks()) t.stop();
       return {
         connectMs: connectedAt - offerAt,
         localCandidateType: local?.candidateType, remoteCandidateType: remote?.candidateType, localAddress: `${local?.address}:${local?.port}`,
-        framesSent: video?.framesSent ?? 0, sentSeconds, finished, sessionId: answer.sessionId,
+        framesSent, sentSeconds, finished, sessionId: answer.sessionId,
       };
     }, { seconds: SECONDS });
 
