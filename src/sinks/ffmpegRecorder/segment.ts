@@ -68,12 +68,13 @@ export class RecordingSegment {
     this.file = options.file;
     // Audio that starts after the file does (muted or DTX at the start) is preceded by silence.
     this.padding = options.tracks.map((t) => (t.codec === "opus" ? new OpusPadding({ unitsPerSample: 1 / 48, start: 0 }) : undefined));
+    const binary = options.ffmpegPath ?? "ffmpeg";
     const command = ffmpeg("pipe:0")
       .inputFormat("matroska")
       .inputOptions(inputOptions(options.tracks.map((t) => t.codec)))
       .outputOptions(outputOptions(options.container))
       .output(options.file);
-    useBinary(command, options.ffmpegPath ?? "ffmpeg");
+    useBinary(command, binary);
     this.command = command;
     this.exited = new Promise((resolve) => {
       command.on("start", (cmdline: string) => {
@@ -88,7 +89,7 @@ export class RecordingSegment {
         this.died(exit);
       });
     });
-    const missing = unrunnable(options.ffmpegPath ?? "ffmpeg");
+    const missing = unrunnable(binary);
     if (missing) {
       const err = new FfmpegExitError(missing, { file: this.file });
       this.exited = Promise.resolve(err);
