@@ -3,7 +3,8 @@
  * baseline are measured the same way without code in either, over the IPC channel:
  * - event-loop delay (perf_hooks), reset and read by the bench;
  * - V8 CPU profile (the profiler behind `node --cpu-prof`) of just the window the bench asks for,
- *   not of module loading and idle time before the load.
+ *   not of module loading and idle time before the load; with RECBOT_BENCH_HEAP_PROF=1 in the server's
+ *   environment, a sampling allocation profile (.heapprofile: every sampled allocation, collected or not) instead.
  */
 import { writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
@@ -13,12 +14,27 @@ if (process.send) {
   const histogram = monitorEventLoopDelay({ resolution: 10 });
   histogram.enable();
   let session: Session | undefined;
+  const heapProf = process.env.RECBOT_BENCH_HEAP_PROF === "1";
   const reply = (m: object) => process.send!(m);
   process.on("message", (m: { type?: string; file?: string; intervalUs?: number }) => {
     if (m?.type === "lag:reset") histogram.reset();
     else if (m?.type === "lag:read") {
       const ms = (ns: number) => ns / 1e6;
       reply({ type: "lag", p50Ms: ms(histogram.percentile(50)), p99Ms: ms(histogram.percentile(99)), maxMs: ms(histogram.max) });
+    } else if (m?.type === "prof:start" && heapProf) {
+      session = new Session();
+      session.connect();
+      void session
+        .post("HeapProfiler.startSampling", { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true })
+        .then(() => reply({ type: "prof:started" }));
+    } else if (m?.type === "prof:stop" && heapProf && session && m.file) {
+      const s = session;
+      session = undefined;
+      void s.post("HeapProfiler.stopSampling").then(({ profile }) => {
+        writeFileSync(m.file!.replace(/\.cpuprofile$/, ".heapprofile"), JSON.stringify(profile));
+        s.disconnect();
+        reply({ type: "prof:stopped", file: m.file });
+      });
     } else if (m?.type === "prof:start") {
       session = new Session();
       session.connect();

@@ -5,7 +5,7 @@
  * See docs/bench.md.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -91,10 +91,11 @@ async function main(): Promise<void> {
       const profFile = options.cpuProf && server === "recbot" ? path.join(mkdtempSync(path.join(tmpdir(), "recbot-prof-")), `recbot-N${n}.cpuprofile`) : undefined;
       const r: StepResult & { profile?: ProfileSummary & { file: string } } = await runStep({
         server, n, seconds: options.seconds, rampMs: options.rampMs ?? Math.max(1000, 100 * n), loadgenProcs: options.loadgenProcs, publisher: options.publisher,
-        clip, clipIndex: index, avZeroMs, cpuProfFile: profFile, keep: options.keep, workers: options.workers,
+        clip, clipIndex: index, avZeroMs, cpuProfFile: profFile, keep: options.keep, workers: options.workers, serverNodeArgs: options.serverNodeArgs,
       });
       const prof = profFile;
-      if (prof) {
+      if (prof && !existsSync(prof)) console.log(`\nallocation profile (RECBOT_BENCH_HEAP_PROF): ${prof.replace(/\.cpuprofile$/, ".heapprofile")} (node bench/heapTop.ts FILE)`);
+      else if (prof) {
         r.profile = { file: prof, ...summarize(JSON.parse(readFileSync(prof, "utf8")), 10) };
         console.log(`\nCPU profile of recbot's Node process at N=${n}, steady window (${prof}):\n${profileTable(r.profile)}\n`);
       }

@@ -35,6 +35,8 @@ export interface BenchOptions {
   workers: number;
   /** Who publishes: "ndc" (libdatachannel, cheap: the default) or "werift" (the integration tests' publisher). */
   publisher: "ndc" | "werift";
+  /** Extra Node/V8 flags for the server processes (space-separated), e.g. GC flags under comparison. */
+  serverNodeArgs: string[];
 }
 
 const DEFAULT_STEPS = [1, 2, 5, 10, 20, 30, 40, 50, 70, 100, 150, 200];
@@ -52,6 +54,7 @@ export const usage = `usage: npm run bench -- [options]     (every option also r
   --out bench/results       result directory;  --tag NAME  file name suffix
   --workers 1               recbot's workers option (sessions in N worker threads)
   --publisher ndc           ndc (node-datachannel/libdatachannel, default) or werift publishers
+  --server-node-args="…"    extra Node/V8 flags for the server processes (e.g. "--trace-gc")
   --keep                    keep recordings;   --no-netns  don't enter a loopback-only network namespace`;
 
 export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): BenchOptions {
@@ -63,6 +66,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
       "no-baseline": { type: "boolean" }, "max-loss": { type: "string" }, "max-cpu": { type: "string" },
       "loadgen-procs": { type: "string" }, "clip-seconds": { type: "string" }, "cpu-prof": { type: "boolean" },
       out: { type: "string" }, workers: { type: "string" }, publisher: { type: "string" }, tag: { type: "string" }, keep: { type: "boolean" }, "no-netns": { type: "boolean" },
+      "server-node-args": { type: "string" },
       help: { type: "boolean" },
     },
   });
@@ -100,6 +104,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     noNetns: get("no-netns") === "true",
     workers: Math.max(1, Math.round(num("workers", 1))),
     publisher: publisherOf(get("publisher")),
+    serverNodeArgs: (get("server-node-args") ?? "").split(" ").filter(Boolean),
   };
 }
 

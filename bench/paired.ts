@@ -5,6 +5,7 @@
  * sequential runs differ by more than the change being measured; paired ones do not.
  *
  *   node bench/paired.ts --b-tree /tmp/recbot-before --steps 20,40 --seconds 20 [--workers 1]
+ *   node bench/paired.ts --b-tree . --b-node-args=--single-threaded-gc   (same code, different Node/V8 flags)
  *
  * Prints and writes (bench/results/<date>-paired.json), per step and server: CPU of the server tree (Node + ffmpeg)
  * per recorded stream-second over the steady window, the Node process alone, and packets recorded per file (ffprobe
@@ -26,11 +27,13 @@ const { values } = parseArgs({
   options: {
     "b-tree": { type: "string" }, steps: { type: "string", default: "20" }, seconds: { type: "string", default: "20" },
     workers: { type: "string", default: "1" }, publisher: { type: "string", default: "ndc" },
+    "a-node-args": { type: "string", default: "" }, "b-node-args": { type: "string", default: "" },
   },
 });
 if (!values["b-tree"]) throw new Error("--b-tree DIR is required");
 const trees = { A: path.resolve(import.meta.dirname, ".."), B: path.resolve(values["b-tree"]) };
 const seconds = Number(values.seconds);
+const nodeArgs = { A: values["a-node-args"]!.split(" ").filter(Boolean), B: values["b-node-args"]!.split(" ").filter(Boolean) };
 const clip = await makeClip({ seconds: 10, width: 640, height: 480, fps: 30, videoBitrate: "1200k", gop: 60, tone: 441.3, intra: true });
 
 async function packets(file: string): Promise<number> {
@@ -42,7 +45,7 @@ const results: object[] = [];
 for (const n of values.steps!.split(",").map(Number)) {
   const sides = (["A", "B"] as const).map((name) => {
     const dir = mkdtempSync(path.join(tmpdir(), `recbot-paired-${name}-`));
-    return { name, dir, server: new ServerProcess({ kind: "recbot", recordingsDir: dir, workers: Number(values.workers), tree: trees[name] }), loadgen: new Loadgen() };
+    return { name, dir, server: new ServerProcess({ kind: "recbot", recordingsDir: dir, workers: Number(values.workers), tree: trees[name], nodeArgs: nodeArgs[name] }), loadgen: new Loadgen() };
   });
   try {
     const urls = await Promise.all(sides.map((s) => s.server.url));
@@ -68,7 +71,7 @@ for (const n of values.steps!.split(",").map(Number)) {
       // Below 2 s (publishers still connecting when the first one finished) the window says nothing.
       const perStreamSecond = (ms: number) => (windowMs >= 2000 ? +(ms / ((windowMs / 1000) * n)).toFixed(2) : null);
       const r = {
-        n, server: sides[i]!.name, tree: trees[sides[i]!.name], windowMs: Math.round(windowMs),
+        n, server: sides[i]!.name, tree: trees[sides[i]!.name], nodeArgs: nodeArgs[sides[i]!.name], windowMs: Math.round(windowMs),
         treeMsPerStreamSecond: perStreamSecond(c1[i]!.treeMs - c0[i]!.treeMs),
         nodeMsPerStreamSecond: perStreamSecond(c1[i]!.rootMs - c0[i]!.rootMs),
         publishersOk: files.length, framesSent: sent, framesRecorded: recorded,
@@ -88,6 +91,6 @@ for (const n of values.steps!.split(",").map(Number)) {
 const out = path.join(trees.A, "bench/results");
 mkdirSync(out, { recursive: true });
 const file = path.join(out, `${new Date().toISOString().replace(/:/g, "-").replace(/\..*/, "Z")}-paired.json`);
-writeFileSync(file, JSON.stringify({ trees, seconds, results }, null, 2));
+writeFileSync(file, JSON.stringify({ trees, nodeArgs, seconds, results }, null, 2));
 console.log(`results: ${file}`);
 process.exit(0);

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
+import { appendFileSync } from "node:fs";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -15,6 +16,8 @@ export interface ServerOptions {
   workers?: number;
   /** A recbot checkout to run the server from (default: this one), e.g. an older version for a paired comparison. */
   tree?: string;
+  /** Extra Node/V8 flags for the server process (e.g. GC flags under comparison). */
+  nodeArgs?: string[];
 }
 
 export interface Lag {
@@ -34,8 +37,8 @@ export class ServerProcess {
   /** How many sessions recbot closed for each reason (bye, ice_failed, connect_timeout, …). */
   readonly closeReasons: Record<string, number> = {};
 
-  constructor({ kind, recordingsDir, workers = 1, tree = root }: ServerOptions) {
-    const nodeArgs = ["--import", path.join(root, "bench/lagProbe.ts")];
+  constructor({ kind, recordingsDir, workers = 1, tree = root, nodeArgs: extraArgs = [] }: ServerOptions) {
+    const nodeArgs = [...extraArgs, "--import", path.join(root, "bench/lagProbe.ts")];
     const entry = kind === "recbot" ? ["src/cli/main.ts", "serve"] : ["bench/baseline/server.ts"];
     const env = kind === "recbot"
       ? { RECBOT_HOST: "127.0.0.1", RECBOT_PORT: "0", RECBOT_RECORDINGS_DIR: recordingsDir, RECBOT_ICE_ADDRESSES: "127.0.0.1", RECBOT_LOG_LEVEL: "info", RECBOT_WORKERS: String(workers) }
@@ -52,6 +55,8 @@ export class ServerProcess {
         try {
           m = JSON.parse(line);
         } catch {
+          // Not a log line (e.g. --trace-gc output from --server-node-args): kept where asked.
+          if (process.env.RECBOT_BENCH_SERVER_RAW_LOG) appendFileSync(process.env.RECBOT_BENCH_SERVER_RAW_LOG, line + "\n");
           return;
         }
         if (typeof m.url === "string" && /listening/.test(m.msg)) resolve(m.url.replace(/^http/, "ws") + "/ws");

@@ -15,6 +15,8 @@ const MB = 1024 * 1024;
 const round = (x: number, digits = 1) => (Number.isFinite(x) ? Math.round(x * 10 ** digits) / 10 ** digits : null);
 
 export interface StepInput {
+  /** Extra Node/V8 flags for the server process. */
+  serverNodeArgs?: string[];
   server: ServerKind;
   n: number;
   seconds: number;
@@ -159,7 +161,7 @@ const sumCpu = (xs: TreeCpu[]) => xs.reduce((a, c) => ({ rootMs: a.rootMs + c.ro
 export async function runStep(input: StepInput): Promise<StepResult> {
   const { server: kind, n, seconds } = input;
   const dir = mkdtempSync(path.join(tmpdir(), `recbot-bench-${kind}-`));
-  const server = new ServerProcess({ kind, recordingsDir: dir, workers: input.workers });
+  const server = new ServerProcess({ kind, recordingsDir: dir, workers: input.workers, nodeArgs: input.serverNodeArgs });
   const loadgens: Loadgen[] = [];
   try {
     const url = await server.url;

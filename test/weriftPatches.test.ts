@@ -477,3 +477,62 @@ describe("ECDHE in node:crypto (the DTLS handshake's key exchange)", () => {
       .toBe("4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742");
   });
 });
+
+describe("receive path without per-packet copies (docs/werift-patches.md: allocation cuts)", () => {
+  const rtp = (seq: number, opts: { padding?: number; extensions?: boolean } = {}) => {
+    const header = new RtpHeader({
+      payloadType: 96, sequenceNumber: seq, timestamp: seq * 3000, ssrc: 0x1234, marker: seq % 3 === 0,
+      extensions: opts.extensions ? [{ id: 2, payload: Buffer.from([1, 2, 3]) }, { id: 5, payload: Buffer.from([seq & 0xff]) }] : [],
+      padding: !!opts.padding, paddingSize: opts.padding ?? 0,
+    });
+    return new RtpPacket(header, randomBytes(50 + (seq % 700)));
+  };
+
+  for (const [name, profile, saltLength] of [["AES-CM", ProtectionProfileAes128CmHmacSha1_80, 14], ["AEAD-GCM", ProtectionProfileAeadAes128Gcm, 12]] as const) {
+    it(`${name}: decryptPacket gives the packet decrypt + RtpPacket.deSerialize gave, across a rollover, with padding and extensions`, () => {
+      const key = randomBytes(16);
+      const salt = randomBytes(saltLength);
+      const sender = session(key, salt, profile);
+      const [a, b] = [session(key, salt, profile), session(key, salt, profile)];
+      for (let i = 0; i < 40; i++) {
+        const packet = rtp((65_520 + i) & 0xffff, { padding: i % 4 === 1 ? 1 + (i % 7) : 0, extensions: i % 2 === 0 });
+        // SRTP protects the padding with the payload: its last byte counts the padding bytes (RFC 3550 5.1).
+        const pad = packet.header.paddingSize;
+        const wire = sender.encrypt(pad ? Buffer.concat([packet.payload, Buffer.alloc(pad - 1), Buffer.from([pad])]) : packet.payload, packet.header);
+        const old = RtpPacket.deSerialize(a.decrypt(wire));
+        const ours = (b as any).decryptPacket(wire) as RtpPacket;
+        expect(ours.payload.equals(old.payload)).toBe(true);
+        expect(ours.payload.equals(packet.payload)).toBe(true);
+        for (const field of ["sequenceNumber", "timestamp", "ssrc", "marker", "payloadType", "padding", "paddingSize", "payloadOffset", "csrcLength"] as const) {
+          expect(ours.header[field]).toEqual(old.header[field]);
+        }
+        expect(ours.header.extensions.map((e) => [e.id, [...e.payload]])).toEqual(old.header.extensions.map((e) => [e.id, [...e.payload]]));
+      }
+      // A packet that fails authentication leaves the rollover state as it was: the next good packet still decrypts.
+      const next = rtp(20);
+      const wire = sender.encrypt(next.payload, next.header);
+      const bad = Buffer.from(wire);
+      bad[bad.length - 1]! ^= 1;
+      expect(() => (b as any).decryptPacket(bad)).toThrow(/authenticate/);
+      expect(((b as any).decryptPacket(wire) as RtpPacket).payload.equals(next.payload)).toBe(true);
+    });
+  }
+
+  it("the DTLS transport parses each RTP packet once and the receiver hands it on uncloned, with its codec name cached", () => {
+    const startSrtp = RTCDtlsTransport.prototype.startSrtp.toString();
+    expect(startSrtp).toContain("decryptPacket");
+    expect(startSrtp).not.toContain("RtpPacket.deSerialize");
+    const handleRTP = (RTCRtpReceiver.prototype as any).handleRTP.toString();
+    expect(handleRTP).toContain("lowerCodecName(codec)");
+    expect(handleRTP).toContain("track.onReceiveRtp.execute(packet, extensions)");
+  });
+
+  it("Event.execute passes its values without a rest array", () => {
+    const e = new Event<[number, string, boolean]>();
+    const got: unknown[][] = [];
+    e.subscribe((a, b, c) => got.push([a, b, c]));
+    e.execute(1, "two", true);
+    expect(got).toEqual([[1, "two", true]]);
+    expect(e.execute.toString()).not.toContain("...args");
+  });
+});

@@ -3,7 +3,7 @@ import { loadConfig, options as configOptions } from "../config/loadConfig.ts";
 import { ConfigError } from "../config/loadConfig.ts";
 import { createRecbot } from "../index.ts";
 import { signToken } from "../signaling/auth.ts";
-import { slowSrtpRuntime } from "../util/nodeRuntime.ts";
+import { slowSrtpRuntime, tuneGc } from "../util/nodeRuntime.ts";
 import { parseFlags } from "./args.ts";
 import { serveUsage, tokenUsage } from "./usage.ts";
 
@@ -14,10 +14,11 @@ const configFlags = () => Object.fromEntries(Object.values(configOptions).map(([
 export async function serve(argv: string[]): Promise<void> {
   parseFlags("serve", serveUsage(), argv, configFlags());
   const config = loadConfig(process.env, argv);
+  const gcTuned = tuneGc();
   const recbot = await createRecbot(config);
   const url = await recbot.listen();
   const ffmpeg = recorderFfmpeg(config.ffmpegPath);
-  recbot.app.log.info({ url, recordingsDir: config.recordingsDir, node: process.version, recorderFfmpeg: ffmpeg.path, recorderFfmpegKind: ffmpeg.kind }, "recbot listening");
+  recbot.app.log.info({ url, recordingsDir: config.recordingsDir, node: process.version, recorderFfmpeg: ffmpeg.path, recorderFfmpegKind: ffmpeg.kind, gcTuned }, "recbot listening");
   if (ffmpeg.kind === "system") recbot.app.log.info("recorders run the system ffmpeg; `npm run build:ffmpeg` builds a lean one that costs less per stream (docs/recorder-ffmpeg.md)");
   const slow = slowSrtpRuntime();
   if (slow) recbot.app.log.warn(slow);

@@ -1,17 +1,7 @@
-import { dePacketizeRtpPackets, type RtpPacket } from "werift";
+import type { RtpPacket } from "werift";
 import { isValidAudioFrame, isValidKeyframe, isValidVideoFrame } from "./bitstream.ts";
+import { depacketize } from "./depacketize.ts";
 import type { CodecName, MediaKind } from "./types.ts";
-
-/** werift's depacketizer names for our codecs. */
-const depacketizerName = {
-  vp8: "VP8",
-  vp9: "VP9",
-  h264: "MPEG4/ISO/AVC",
-  av1: "AV1",
-  opus: "OPUS",
-  pcmu: "PCMU",
-  pcma: "PCMA",
-} as const;
 
 export interface AssembledFrame {
   keyframe: boolean;
@@ -127,7 +117,7 @@ export class FrameAssembler {
     const packets = this.packets;
     let result: { isKeyframe: boolean; data: Buffer } | undefined;
     try {
-      if (!this.broken) result = dePacketizeRtpPackets(depacketizerName[this.codec], packets);
+      if (!this.broken) result = depacketize(this.codec, packets);
     } catch {
       result = undefined; // garbage payload: treat like a lost frame
     }
