@@ -14,6 +14,8 @@ import {
   RtpPacket,
   RTCDtlsTransport,
   RTCRtpReceiver,
+  RTP_EXTENSION_URI,
+  rtpHeaderExtensionsParser,
   SrtcpSession,
   SrtpSession,
   TurnProtocol,
@@ -525,6 +527,25 @@ describe("receive path without per-packet copies (docs/werift-patches.md: alloca
     const handleRTP = (RTCRtpReceiver.prototype as any).handleRTP.toString();
     expect(handleRTP).toContain("lowerCodecName(codec)");
     expect(handleRTP).toContain("track.onReceiveRtp.execute(packet, extensions)");
+  });
+
+  it("header extensions parse to what werift's map/reduce gave (last one of a URI wins, unmapped ids as 'unknown')", () => {
+    const uris = [RTP_EXTENSION_URI.sdesMid, RTP_EXTENSION_URI.sdesRTPStreamID, RTP_EXTENSION_URI.repairedRtpStreamId, RTP_EXTENSION_URI.transportWideCC,
+      RTP_EXTENSION_URI.absSendTime, RTP_EXTENSION_URI.audioLevelIndication, RTP_EXTENSION_URI.videoOrientation, "urn:example:other"];
+    const idToUri = Object.fromEntries(uris.map((u, i) => [i + 1, u]));
+    // werift 0.25.2's own code, for reference: every extension mapped to { uri, value }, then folded into one object.
+    const reference = (extensions: { id: number; payload: Buffer }[]) =>
+      Object.fromEntries(extensions.map((e) => {
+        const uri = idToUri[e.id];
+        return uri ? [uri, rtpHeaderExtensionsParser([e], idToUri)[uri]] : ["unknown", e.payload];
+      }));
+    for (let round = 0; round < 300; round++) {
+      const extensions = Array.from({ length: round % 6 }, (_, i) => ({ id: 1 + ((round * 7 + i * 3) % 10), payload: randomBytes(3 + (i % 2)) }));
+      const ours = rtpHeaderExtensionsParser(extensions, idToUri);
+      expect(Object.keys(ours).sort()).toEqual(Object.keys(reference(extensions)).sort());
+      for (const [uri, value] of Object.entries(reference(extensions))) expect(ours[uri]).toEqual(value);
+    }
+    expect(rtpHeaderExtensionsParser.toString()).not.toContain(".reduce(");
   });
 
   it("Event.execute passes its values without a rest array", () => {

@@ -36,21 +36,28 @@ function id(hex: number): Buffer {
   return b;
 }
 
+/** Bytes of the EBML variable-length size of `n`. */
+function vintLength(n: number): number {
+  for (let len = 1; len <= 8; len++) if (n < 2 ** (7 * len) - 1) return len;
+  throw new RangeError(`EBML size too large: ${n}`);
+}
+
+/** Writes the EBML variable-length size of `n` in `len` bytes at `at`. */
+function writeVint(b: Buffer, at: number, n: number, len: number): void {
+  let v = n;
+  for (let i = len - 1; i >= 0; i--) {
+    b[at + i] = v & 0xff;
+    v = Math.floor(v / 256);
+  }
+  b[at] |= 1 << (8 - len);
+}
+
 /** EBML variable-length size. */
 export function vint(n: number): Buffer {
-  for (let len = 1; len <= 8; len++) {
-    if (n < 2 ** (7 * len) - 1) {
-      const b = Buffer.alloc(len);
-      let v = n;
-      for (let i = len - 1; i >= 0; i--) {
-        b[i] = v & 0xff;
-        v = Math.floor(v / 256);
-      }
-      b[0] |= 1 << (8 - len);
-      return b;
-    }
-  }
-  throw new RangeError(`EBML size too large: ${n}`);
+  const len = vintLength(n);
+  const b = Buffer.alloc(len);
+  writeVint(b, 0, n, len);
+  return b;
 }
 
 function el(idHex: number, body: Buffer | Buffer[]): Buffer {
@@ -140,11 +147,12 @@ export function mkvCluster(timeMs: number): Buffer {
 
 /** SimpleBlock header (element id, size, track, relative time, flags); the frame data follows it. */
 export function mkvBlockHeader(trackNumber: number, relativeMs: number, keyframe: boolean, dataLength: number): Buffer {
-  const size = vint(4 + dataLength);
-  const b = Buffer.allocUnsafe(1 + size.length + 4);
+  // One small buffer per frame, the size written in place (this runs for every frame of every session).
+  const sizeLength = vintLength(4 + dataLength);
+  const b = Buffer.allocUnsafe(1 + sizeLength + 4);
   b[0] = 0xa3;
-  size.copy(b, 1);
-  let o = 1 + size.length;
+  writeVint(b, 1, 4 + dataLength, sizeLength);
+  let o = 1 + sizeLength;
   b[o++] = 0x80 | trackNumber; // track numbers < 127 fit a 1-byte vint
   b.writeInt16BE(relativeMs, o);
   o += 2;
