@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { RtpHeader, RtpPacket } from "werift";
 import { describe, expect, it } from "vitest";
-import { JitterBuffer } from "./jitterBuffer.ts";
+import { HeldPackets, JitterBuffer } from "./jitterBuffer.ts";
 
 function packet(seq: number, timestamp = seq * 3000): RtpPacket {
   return new RtpPacket(new RtpHeader({ sequenceNumber: seq & 0xffff, timestamp: timestamp >>> 0, payloadType: 96 }), Buffer.from([seq & 0xff]));
@@ -154,3 +154,41 @@ describe("JitterBuffer", () => {
   });
 });
 
+
+describe("HeldPackets (the jitter buffer's ring)", () => {
+  it("holds and gives back exactly what a Map would, also for keys that collide in the ring or jump far ahead", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ op: fc.constantFrom("set", "set", "take", "lowest", "highest"), delta: fc.integer({ min: 0, max: 300 }), far: fc.boolean() }), { maxLength: 400 }),
+        (ops) => {
+          const held = new HeldPackets(8); // a 16-slot ring: collisions are frequent
+          const model = new Map<number, { packet: RtpPacket; arrivalMs: number }>();
+          let base = 0x10000;
+          ops.forEach(({ op, delta, far }, i) => {
+            const key = base + (far ? delta * 97 : delta % 20);
+            if (op === "set" && !model.has(key)) {
+              const p = packet(key);
+              held.set(key, p, i);
+              model.set(key, { packet: p, arrivalMs: i });
+            } else if (op === "take") {
+              const got = held.take(key);
+              expect(got).toBe(model.get(key)?.packet);
+              if (got) expect(held.takenArrivalMs).toBe(model.get(key)!.arrivalMs);
+              model.delete(key);
+            } else if (op === "lowest" && model.size) {
+              const keys = [...model.keys()];
+              const from = Math.min(...keys) - (delta % 5);
+              expect(held.lowest(from)).toBe(Math.min(...keys));
+            } else if (op === "highest" && model.size) {
+              expect(held.highest()).toBe(Math.max(...model.keys()));
+            }
+            for (const k of [key, key + 1, base]) expect(held.has(k)).toBe(model.has(k));
+            expect(held.size).toBe(model.size);
+            if (i % 50 === 49) base += 16;
+          });
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});

@@ -9,9 +9,85 @@ export interface JitterBufferOptions {
   maxBytes?: number;
 }
 
-interface Slot {
-  packet: RtpPacket;
-  arrivalMs: number;
+/**
+ * The held packets by unwrapped sequence number, with their arrival times: a ring indexed by the number's low bits,
+ * so holding and releasing a packet allocates nothing (this runs for every packet of every session), and a Map for
+ * the rare number whose ring slot is taken by another (a jump ahead of more than the ring's length).
+ */
+export class HeldPackets {
+  size = 0;
+  /** Arrival time of the packet the last `take` returned. */
+  takenArrivalMs = 0;
+  private readonly mask: number;
+  private readonly keys: Float64Array;
+  private readonly packets: (RtpPacket | undefined)[];
+  private readonly arrivals: Float64Array;
+  private readonly spill = new Map<number, { packet: RtpPacket; arrivalMs: number }>();
+
+  constructor(capacity: number) {
+    const length = 2 ** Math.ceil(Math.log2(Math.max(16, 2 * capacity)));
+    this.mask = length - 1;
+    this.keys = new Float64Array(length).fill(-1);
+    this.packets = new Array(length).fill(undefined);
+    this.arrivals = new Float64Array(length);
+  }
+
+  has(key: number): boolean {
+    return this.keys[key & this.mask] === key || (this.spill.size > 0 && this.spill.has(key));
+  }
+
+  set(key: number, packet: RtpPacket, arrivalMs: number): void {
+    const i = key & this.mask;
+    if (this.keys[i] === -1) {
+      this.keys[i] = key;
+      this.packets[i] = packet;
+      this.arrivals[i] = arrivalMs;
+    } else {
+      this.spill.set(key, { packet, arrivalMs });
+    }
+    this.size++;
+  }
+
+  /** Removes and returns the packet held under `key` (its arrival in `takenArrivalMs`). */
+  take(key: number): RtpPacket | undefined {
+    const i = key & this.mask;
+    if (this.keys[i] === key) {
+      const packet = this.packets[i];
+      this.keys[i] = -1;
+      this.packets[i] = undefined;
+      this.takenArrivalMs = this.arrivals[i];
+      this.size--;
+      return packet;
+    }
+    const spilled = this.spill.size > 0 ? this.spill.get(key) : undefined;
+    if (!spilled) return undefined;
+    this.spill.delete(key);
+    this.takenArrivalMs = spilled.arrivalMs;
+    this.size--;
+    return spilled.packet;
+  }
+
+  /** The lowest key held, none being below `from` (when a gap is given up: scans up from the gap, usually a few). */
+  lowest(from: number): number {
+    let best = Infinity;
+    for (let key = from, end = from + this.keys.length; key < end; key++) {
+      if (this.keys[key & this.mask] === key) {
+        best = key;
+        break;
+      }
+    }
+    if (best === Infinity) for (const key of this.keys) if (key !== -1 && key < best) best = key;
+    for (const key of this.spill.keys()) if (key < best) best = key;
+    return best;
+  }
+
+  /** The highest key held (when the sender's numbering changes). */
+  highest(): number {
+    let best = -Infinity;
+    for (const key of this.keys) if (key > best) best = key;
+    for (const key of this.spill.keys()) if (key > best) best = key;
+    return best;
+  }
 }
 
 /**
@@ -34,7 +110,7 @@ export class JitterBuffer {
   /** When the packet returned by the last `pop` arrived (its `push` time). */
   arrivalMs = 0;
 
-  private readonly slots = new Map<number, Slot>();
+  private readonly slots: HeldPackets;
   private heldBytes = 0;
   /** Highest unwrapped sequence number seen, in the sender's numbering (`rawHighest`) and in ours. */
   private rawHighest = -1;
@@ -50,6 +126,7 @@ export class JitterBuffer {
 
   constructor(options: JitterBufferOptions) {
     this.options = options;
+    this.slots = new HeldPackets(options.capacity);
   }
 
   get size(): number {
@@ -80,7 +157,7 @@ export class JitterBuffer {
       // Follow the new numbering: this packet comes right after everything held.
       raw = seq + 0x10000;
       this.rawHighest = raw;
-      const highest = this.slots.size ? Math.max(...this.slots.keys()) + 1 : this.next;
+      const highest = this.slots.size ? this.slots.highest() + 1 : this.next;
       this.offset = highest - raw;
       ext = highest;
       this.discontinuityAt = ext;
@@ -92,7 +169,7 @@ export class JitterBuffer {
       return;
     }
     if (raw > this.rawHighest) this.rawHighest = raw;
-    this.slots.set(ext, { packet, arrivalMs: nowMs });
+    this.slots.set(ext, packet, nowMs);
     this.heldBytes += packet.payload.length;
   }
 
@@ -110,32 +187,30 @@ export class JitterBuffer {
   /** The next packet in order, or undefined if the next one is missing and still worth waiting for. */
   pop(nowMs: number): RtpPacket | undefined {
     if (this.slots.size === 0) return undefined;
-    let slot = this.slots.get(this.next);
+    let packet = this.slots.take(this.next);
     let gap = 0;
-    if (!slot) {
+    if (!packet) {
       if (this.waitingSinceMs < 0) this.waitingSinceMs = nowMs;
       const waited = nowMs - this.waitingSinceMs;
       const full = this.slots.size >= this.options.capacity || this.heldBytes >= (this.options.maxBytes ?? Infinity);
       if (waited < this.options.maxDelayMs && !full) return undefined;
       // Give up on the gap: jump to the lowest sequence number we hold.
-      let lowest = Infinity;
-      for (const key of this.slots.keys()) if (key < lowest) lowest = key;
+      const lowest = this.slots.lowest(this.next);
       gap = lowest - this.next;
       this.stats.lost += gap;
       this.next = lowest;
-      slot = this.slots.get(lowest)!;
+      packet = this.slots.take(lowest)!;
     }
     if (this.next === this.discontinuityAt) {
       if (gap === 0) gap = 1;
       this.discontinuityAt = -1;
     }
-    this.slots.delete(this.next);
-    this.heldBytes -= slot.packet.payload.length;
+    this.heldBytes -= packet.payload.length;
     this.next++;
     this.waitingSinceMs = -1;
     this.gapBefore = gap;
-    this.arrivalMs = slot.arrivalMs;
-    return slot.packet;
+    this.arrivalMs = this.slots.takenArrivalMs;
+    return packet;
   }
 
   /** Releases everything held, in order (end of stream). */
