@@ -1,7 +1,9 @@
 import { execFile, execFileSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { startRecbotProcess } from "../helpers/recbotProcess.ts";
 
 const ROOT = path.join(import.meta.dirname, "../..");
 const BIN = path.join(ROOT, "bin/recbot.js");
@@ -81,5 +83,20 @@ describe("the recbot command line", () => {
   it.runIf(old)("starts from a Node too old for type stripping, through recbot's own Node", async () => {
     const r = await recbot(["--version"], old);
     expect(r).toMatchObject({ code: 0, stdout: `${VERSION}\n` });
+  });
+});
+
+describe("recbot serve and V8's GC (docs/gc.md)", () => {
+  it("sets the incremental-marking triggers at start-up, and RECBOT_GC_TUNING=0 leaves V8's default", async () => {
+    for (const [tuning, expected] of [[undefined, true], ["0", false]] as const) {
+      const env: Record<string, string> = { RECBOT_HOST: "127.0.0.1", RECBOT_PORT: "0", RECBOT_RECORDINGS_DIR: mkdtempSync(path.join(tmpdir(), "recbot-gc-")), RECBOT_ICE_ADDRESSES: "127.0.0.1" };
+      if (tuning !== undefined) env.RECBOT_GC_TUNING = tuning;
+      const server = await startRecbotProcess(env);
+      try {
+        expect(server.logs.find((l) => l.msg === "recbot listening")?.gcTuned).toBe(expected);
+      } finally {
+        expect(await server.stop()).toBe(0);
+      }
+    }
   });
 });
