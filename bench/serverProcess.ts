@@ -18,6 +18,12 @@ export interface ServerOptions {
   tree?: string;
   /** Extra Node/V8 flags for the server process (e.g. GC flags under comparison). */
   nodeArgs?: string[];
+  /**
+   * recbot's session limit. A publisher that retries (libjuice's missing nomination, docs/bench.md) offers again
+   * while its first session is still finalizing, so at N = maxSessions the retry was refused; the bench measures
+   * recording, not the limit, so it leaves room (default 1000).
+   */
+  maxSessions?: number;
 }
 
 export interface Lag {
@@ -37,11 +43,11 @@ export class ServerProcess {
   /** How many sessions recbot closed for each reason (bye, ice_failed, connect_timeout, …). */
   readonly closeReasons: Record<string, number> = {};
 
-  constructor({ kind, recordingsDir, workers = 1, tree = root, nodeArgs: extraArgs = [] }: ServerOptions) {
+  constructor({ kind, recordingsDir, workers = 1, tree = root, nodeArgs: extraArgs = [], maxSessions = 1000 }: ServerOptions) {
     const nodeArgs = [...extraArgs, "--import", path.join(root, "bench/lagProbe.ts")];
     const entry = kind === "recbot" ? ["src/cli/main.ts", "serve"] : ["bench/baseline/server.ts"];
     const env = kind === "recbot"
-      ? { RECBOT_HOST: "127.0.0.1", RECBOT_PORT: "0", RECBOT_RECORDINGS_DIR: recordingsDir, RECBOT_ICE_ADDRESSES: "127.0.0.1", RECBOT_LOG_LEVEL: "info", RECBOT_WORKERS: String(workers) }
+      ? { RECBOT_HOST: "127.0.0.1", RECBOT_PORT: "0", RECBOT_RECORDINGS_DIR: recordingsDir, RECBOT_ICE_ADDRESSES: "127.0.0.1", RECBOT_LOG_LEVEL: "info", RECBOT_WORKERS: String(workers), RECBOT_MAX_SESSIONS: String(maxSessions) }
       : { BASELINE_DIR: recordingsDir, BASELINE_PORT: "0" };
     this.child = spawn(process.execPath, [...nodeArgs, ...entry], {
       cwd: tree,

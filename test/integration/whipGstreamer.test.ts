@@ -58,8 +58,13 @@ describe("WHIP from GStreamer webrtcbin", () => {
     expect(duration).toBeGreaterThanOrEqual(seconds - 0.2);
     const frames = Number(v.nb_read_frames);
     const audioFrames = Number(a.nb_read_frames);
-    // Sent at 30 fps and 20 ms Opus frames for as long as the file lasts: nothing missing in between.
-    expect(frames / (duration * 30)).toBeGreaterThan(0.9);
+    // Every frame the encoder produced over the file's last `duration` seconds is in the file (the file ends at the
+    // DELETE, like the count). Not 30 fps: GStreamer's live encoder drops frames itself when the suite loads the
+    // machine (the full CI run of 2026-12-07 recorded 0.89 × 30 fps).
+    const pts: number[] = result.videoPts;
+    const sent = pts.filter((t) => t >= pts.at(-1)! - duration).length;
+    expect(frames / sent, `${frames} frames in the file, ${sent} encoded`).toBeGreaterThan(0.95);
+    expect(frames / (duration * 30)).toBeGreaterThan(0.6);
     expect(audioFrames / (duration / 0.02)).toBeGreaterThan(0.9);
     expect(await decodeErrors(path.join(dir, recording.file))).toBe("");
   });
