@@ -4,6 +4,7 @@
  *   node bench/heapTop.ts FILE.heapprofile [top=25]
  */
 import { readFileSync } from "node:fs";
+import { origin } from "./profileTop.ts";
 
 interface Node {
   callFrame: { functionName: string; url: string; lineNumber: number };
@@ -17,8 +18,6 @@ const root: Node = JSON.parse(readFileSync(file, "utf8")).head;
 const byFunction = new Map<string, number>();
 const byOrigin = new Map<string, number>();
 let total = 0;
-const origin = (url: string) =>
-  /node_modules\/werift/.test(url) ? "werift" : /\/src\//.test(url) ? "recbot src" : url.startsWith("node:") ? "node internals" : url ? "other" : "(native/VM)";
 (function walk(n: Node, parent: string) {
   const where = n.callFrame.url ? `${n.callFrame.url.replace(/^.*\/(node_modules|src)\//, "$1/")}:${n.callFrame.lineNumber + 1}` : "";
   // Node's own helpers (subarray, alloc, …) are named with their caller: that is where to cut.
@@ -27,7 +26,8 @@ const origin = (url: string) =>
   if (n.selfSize) {
     total += n.selfSize;
     byFunction.set(name, (byFunction.get(name) ?? 0) + n.selfSize);
-    byOrigin.set(origin(n.callFrame.url), (byOrigin.get(origin(n.callFrame.url)) ?? 0) + n.selfSize);
+    const o = origin(n.callFrame.url, n.callFrame.functionName);
+    byOrigin.set(o, (byOrigin.get(o) ?? 0) + n.selfSize);
   }
   for (const c of n.children) walk(c, internal ? parent : `${n.callFrame.functionName} ${where}`);
 })(root, "");

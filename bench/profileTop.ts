@@ -36,7 +36,8 @@ export interface ProfileSummary {
   byOrigin: { origin: string; selfMs: number; percent: number }[];
 }
 
-function origin(url: string, name: string): string {
+/** Who a profiled function belongs to: a package, Node, recbot's src, the bench, or a native/VM entry. */
+export function origin(url: string, name: string): string {
   if (!url) return name.startsWith("(") ? name : "(native)";
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (pkg) return pkg[1];
