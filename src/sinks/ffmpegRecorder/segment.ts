@@ -14,7 +14,7 @@ const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
 /**
  * Bytes for ffmpeg are written at most this often (or sooner past FLUSH_BYTES). Each pipe write is a system call
  * here and a wake-up for ffmpeg; writing per frame cost recbot 17–40 % of its busy time (docs/bench.md). ffmpeg
- * keeps a 500 ms cluster in memory anyway, so this adds nothing to what a crash can lose.
+ * keeps a 200 ms cluster in memory anyway, so this adds nothing to what a crash can lose.
  */
 const FLUSH_MS = 100;
 const FLUSH_BYTES = 256 * 1024;
