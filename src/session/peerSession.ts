@@ -12,6 +12,7 @@ import { bandwidthHeaderExtensions, RembSender } from "./bandwidth.ts";
 import { offersSimulcast, simulcastHeaderExtensions } from "./simulcast.ts";
 import { acceptBundleOnly } from "./bundleOnly.ts";
 import { CandidateQueue } from "./candidateQueue.ts";
+import { drainPackets, DRAINED_REASONS } from "./drain.ts";
 import { answeredCodecs, callPreference, chooseCodecs, codecTable, offerCodecs } from "./codecs.ts";
 import { iceOptions } from "./iceOptions.ts";
 import { MediaBudget, mediaLimitsOf } from "./mediaBudget.ts";
@@ -295,7 +296,11 @@ export class PeerSession extends EventEmitter<SessionEvents> implements Session 
   }
 
   private async shutdown(reason: CloseReason): Promise<void> {
-    this.log.info({ reason, tracks: this.streams.trackSummary }, "closing session");
+    // The client is done: what it sent before may still wait in the socket (drain.ts). Timers go on meanwhile.
+    const drainStart = performance.now();
+    const drained = DRAINED_REASONS.has(reason) && this.connectionState === "connected" ? await drainPackets(() => this.totals().packets) : 0;
+    const drainMs = drained > 0 ? Math.round(performance.now() - drainStart) : undefined;
+    this.log.info({ reason, drained: drained || undefined, drainMs, tracks: this.streams.trackSummary }, "closing session");
     clearInterval(this.pollTimer);
     clearInterval(this.limitTimer);
     clearTimeout(this.connectTimer);
