@@ -26,9 +26,11 @@ function pill(el, text, kind = "") {
   el.className = `pill ${kind}`;
 }
 
+/** Errors of one attempt stay listed in order: the first is the cause (a refused offer), later ones follow from it
+ * (the browser's trickled candidates then reach a session that has ended: no_session). */
 function showError(text) {
+  ui.errors.textContent = ui.errors.hidden || !ui.errors.textContent ? text : `${ui.errors.textContent}\n${text}`;
   ui.errors.hidden = false;
-  ui.errors.textContent = text;
   log(`error: ${text}`);
 }
 
@@ -61,6 +63,7 @@ function codecName(spec) {
 
 async function start() {
   ui.errors.hidden = true;
+  ui.errors.textContent = "";
   ui.publish.disabled = true;
   try {
     const camera = await navigator.mediaDevices.getUserMedia({
