@@ -29,7 +29,7 @@ function pill(el, text, kind = "") {
 /** Errors of one attempt stay listed in order: the first is the cause (a refused offer), later ones follow from it
  * (the browser's trickled candidates then reach a session that has ended: no_session). */
 function showError(text) {
-  ui.errors.textContent = ui.errors.hidden || !ui.errors.textContent ? text : `${ui.errors.textContent}\n${text}`;
+  ui.errors.textContent = ui.errors.textContent ? `${ui.errors.textContent}\n${text}` : text; // start() clears it
   ui.errors.hidden = false;
   log(`error: ${text}`);
 }

@@ -14,6 +14,9 @@ export function slowSrtpRuntime(version: string = process.versions.node): string
   return undefined;
 }
 
+/** What `tuneGc` sets. V8 ignores a flag it does not know, silently: a test checks this Node's V8 knows these. */
+export const GC_FLAGS = ["--incremental-marking-soft-trigger=50", "--incremental-marking-hard-trigger=80"];
+
 /**
  * V8 starts a full (mark-compact) GC as soon as the old generation's headroom (its limit minus its size) is smaller
  * than the young generation's target capacity. recbot's old generation (~35 MB with 20 sessions) often settles with
@@ -29,6 +32,3 @@ export function tuneGc(env: NodeJS.ProcessEnv = process.env): boolean {
   for (const flag of GC_FLAGS) setFlagsFromString(flag);
   return true;
 }
-
-/** What `tuneGc` sets. V8 ignores a flag it does not know, silently: a test checks this Node's V8 knows these. */
-export const GC_FLAGS = ["--incremental-marking-soft-trigger=50", "--incremental-marking-hard-trigger=80"];
