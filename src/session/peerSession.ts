@@ -63,6 +63,11 @@ export class PeerSession extends EventEmitter<SessionEvents> implements Session 
   private connectTimer: NodeJS.Timeout | undefined;
   private disconnectTimer: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
+  /**
+   * The offer/answer step in progress (settled, never rejects). Closing waits for it: werift's close() while
+   * setLocalDescription still gathers could leave an ICE socket open or the close unfinished.
+   */
+  private settingUp: Promise<unknown> | undefined;
   /** Echo mode: every received track is sent back on its own transceiver. */
   private echo = false;
   /** Bandwidth feedback to the senders (bandwidth.ts); undefined when maxBitrateKbps is 0. */
@@ -129,7 +134,11 @@ export class PeerSession extends EventEmitter<SessionEvents> implements Session 
   }
 
   /** Applies a remote offer and returns the answer SDP (with candidates: werift gathers first). */
-  async acceptOffer(sdp: string, options: OfferOptions = {}): Promise<string> {
+  acceptOffer(sdp: string, options: OfferOptions = {}): Promise<string> {
+    return this.settle(this.answerOffer(sdp, options));
+  }
+
+  private async answerOffer(sdp: string, options: OfferOptions): Promise<string> {
     this.checkFresh();
     sdp = this.remoteSdp(sdp, "offer");
     if (options.echo && /^a=(sendonly|inactive)\s*$/m.test(sdp)) {
@@ -156,8 +165,10 @@ export class PeerSession extends EventEmitter<SessionEvents> implements Session 
     }
     await this.remoteApplied();
     await setupTurns.next();
+    this.checkOpen();
     const answer = await pc.createAnswer();
     await setupTurns.next();
+    this.checkOpen();
     await pc.setLocalDescription(answer);
     afterGathering(pc, this.deps.config.udpReceiveBufferBytes, this.log);
     if (this.closing) {
@@ -172,7 +183,11 @@ export class PeerSession extends EventEmitter<SessionEvents> implements Session 
    * recbot as the caller: an offer with recvonly transceivers and one codec per kind (the first of
    * `codecs` that recbot records, else of its preference; see offerCodecs); the answer goes to `acceptAnswer`.
    */
-  async createOffer({ audio = 1, video = 1, codecs }: CallOptions = {}): Promise<string> {
+  createOffer(options: CallOptions = {}): Promise<string> {
+    return this.settle(this.offer(options));
+  }
+
+  private async offer({ audio = 1, video = 1, codecs }: CallOptions): Promise<string> {
     this.checkFresh();
     const preference = callPreference(codecs, this.deps.codecPreference, { audio, video });
     this.budget.checkTransceivers(audio + video, { sessionId: this.id });
@@ -183,6 +198,7 @@ export class PeerSession extends EventEmitter<SessionEvents> implements Session 
     for (let i = 0; i < video; i++) pc.addTransceiver("video", { direction: "recvonly" });
     const offer = await pc.createOffer();
     await setupTurns.next();
+    this.checkOpen();
     await pc.setLocalDescription(offer);
     afterGathering(pc, this.deps.config.udpReceiveBufferBytes, this.log);
     if (this.closing) throw new InvalidStateError("session closed while offering", { sessionId: this.id });
@@ -191,15 +207,19 @@ export class PeerSession extends EventEmitter<SessionEvents> implements Session 
   }
 
   /** The client's answer to `createOffer`: recording starts as with an offer from the client. */
-  async acceptAnswer(sdp: string): Promise<void> {
-    if (this.closing) throw new InvalidStateError("session is closed", { sessionId: this.id });
+  acceptAnswer(sdp: string): Promise<void> {
+    return this.settle(this.applyAnswer(sdp));
+  }
+
+  private async applyAnswer(sdp: string): Promise<void> {
+    this.checkOpen();
     if (!this.pc || this.pc.signalingState !== "have-local-offer") {
       throw new InvalidStateError("no offer from recbot is waiting for an answer; send {\"type\":\"call\"} first", { sessionId: this.id });
     }
     sdp = this.remoteSdp(sdp, "answer");
     this.answerCodecs = answeredCodecs(this.pc.localDescription!.sdp, sdp);
     await setupTurns.next();
-    if (this.closing) throw new InvalidStateError("session is closed", { sessionId: this.id });
+    this.checkOpen();
     try {
       await this.pc.setRemoteDescription({ type: "answer", sdp });
     } catch (err) {
@@ -210,8 +230,18 @@ export class PeerSession extends EventEmitter<SessionEvents> implements Session 
     this.log.info({ tracks: this.trackCodecs }, "answer applied");
   }
 
-  private checkFresh(): void {
+  /** Keeps the offer/answer step in progress where closing can wait for it. */
+  private settle<T>(step: Promise<T>): Promise<T> {
+    this.settingUp = Promise.all([this.settingUp, step.catch(() => undefined)]);
+    return step;
+  }
+
+  private checkOpen(): void {
     if (this.closing) throw new InvalidStateError("session is closed", { sessionId: this.id });
+  }
+
+  private checkFresh(): void {
+    this.checkOpen();
     if (this.pc) throw new InvalidStateError("this session already has an offer/answer exchange", { sessionId: this.id });
   }
 
@@ -309,7 +339,13 @@ export class PeerSession extends EventEmitter<SessionEvents> implements Session 
     // The streams stop taking packets and flush at once; their recordings finalize while the peer closes.
     const streamsClosed = this.streams.close();
     // Closing ICE/DTLS costs about as much as opening them: paced the same way (a burst of DELETEs).
-    const pcClosed = this.pc && setupTurns.next().then(() => this.pc!.close()).catch((err) => this.log.warn({ err }, "peer connection close failed"));
+    // A set-up step still running ends at its next check (it sees `closing`); only then may werift close.
+    const pcClosed = (async () => {
+      await this.settingUp;
+      if (!this.pc) return;
+      await setupTurns.next();
+      await this.pc.close();
+    })().catch((err) => this.log.warn({ err }, "peer connection close failed"));
     await streamsClosed;
     await pcClosed;
     this.releaseMedia?.();
