@@ -1,6 +1,6 @@
 import { MediaStream, MediaStreamTrack, Vp8RtpPayload, type RTCPeerConnection, type RtpPacket } from "werift";
 import type { Clip } from "./clip.ts";
-import { sendClip } from "./pacer.ts";
+import { sendClip, type SendStats } from "./pacer.ts";
 import { clientPeer, waitConnected } from "./peer.ts";
 
 export interface WhipResponse {
@@ -77,7 +77,8 @@ export interface WhipPublishResult {
   patch?: WhipResponse;
   del: WhipResponse;
   location: string;
-  framesSent: { video: number; audio: number };
+  /** Frames sent per kind, and how late the sender ran (a busy test process shows here). */
+  framesSent: SendStats;
   echo: EchoCounts;
   pc: RTCPeerConnection;
 }

@@ -1,10 +1,13 @@
+import { execFile } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRecbot, type Recbot } from "../../src/index.ts";
 import { makeClip, type Clip } from "../../src/testkit/clip.ts";
+import type { SendStats } from "../../src/testkit/pacer.ts";
 import { startCoturn, type Coturn } from "../helpers/coturn.ts";
 import { decodeErrors, probe, stream } from "../../src/testkit/probe.ts";
 import { loopbackOffer } from "../../src/testkit/peer.ts";
@@ -12,14 +15,27 @@ import { publishWhip, splitCandidates, whip } from "../../src/testkit/whipClient
 
 const TOKEN = "test-token-0123456789";
 
-async function verify(file: string, secondsSent: number, videoFramesSent: number) {
+/** Each track's first and last packet time in the file (s): says which track a wrong duration comes from. */
+async function trackSpans(file: string): Promise<string> {
+  const { stdout } = await promisify(execFile)("ffprobe", ["-v", "error", "-show_entries", "packet=stream_index,pts_time", "-of", "csv=p=0", file]);
+  const spans = new Map<string, number[]>();
+  for (const [index, t] of stdout.trim().split("\n").map((l) => l.split(","))) {
+    const span = spans.get(index!) ?? [Infinity, -Infinity];
+    spans.set(index!, [Math.min(span[0]!, Number(t)), Math.max(span[1]!, Number(t))]);
+  }
+  return [...spans].map(([i, [from, to]]) => `stream ${i}: ${from}–${to} s`).join(", ");
+}
+
+async function verify(file: string, secondsSent: number, videoFramesSent: number, sent?: SendStats) {
   const p = await probe(file);
   const v = stream(p, "video");
   const a = stream(p, "audio");
   expect(v.codec_name).toBe("vp8");
   expect(a.codec_name).toBe("opus");
   const duration = Number(p.format.duration);
-  expect(Math.abs(duration - secondsSent) / secondsSent).toBeLessThan(0.05);
+  const off = Math.abs(duration - secondsSent) / secondsSent;
+  const detail = off < 0.05 ? "" : `${await trackSpans(file)}; the sender's worst lateness ${sent ? Math.round(sent.maxLateMs) : "?"} ms`;
+  expect(off, `file ${duration} s for ${secondsSent} s sent: ${detail}`).toBeLessThan(0.05);
   const frames = Number(v.nb_read_frames);
   expect(frames / videoFramesSent).toBeGreaterThanOrEqual(0.98);
   expect(frames).toBeLessThanOrEqual(videoFramesSent);
@@ -73,7 +89,7 @@ describe("WHIP (RFC 9725)", () => {
     const { recordings } = JSON.parse(r.del.body);
     expect(recordings).toHaveLength(1);
     expect(recordings[0].state).toBe("finished");
-    await verify(path.join(dir, recordings[0].file), clip.seconds, r.framesSent.video);
+    await verify(path.join(dir, recordings[0].file), clip.seconds, r.framesSent.video, r.framesSent);
 
     // The resource is gone after DELETE.
     expect((await whip.delete(r.location, TOKEN)).status).toBe(404);
@@ -144,7 +160,7 @@ describe("WHIP (RFC 9725)", () => {
     const r = await publishWhip({ url: `${base}/whip?mode=echo`, clip, token: TOKEN, echo: true });
     expect(r.post.body).toMatch(/a=sendrecv/);
     const { recordings } = JSON.parse(r.del.body);
-    await verify(path.join(dir, recordings[0].file), clip.seconds, r.framesSent.video);
+    await verify(path.join(dir, recordings[0].file), clip.seconds, r.framesSent.video, r.framesSent);
     expect(r.echo.video.frames / r.framesSent.video).toBeGreaterThanOrEqual(0.98);
     expect(r.echo.video.keyframes).toBeGreaterThanOrEqual(1);
     expect(r.echo.audio.packets / r.framesSent.audio).toBeGreaterThanOrEqual(0.98);
