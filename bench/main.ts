@@ -35,7 +35,7 @@ function enterNetns(options: BenchOptions): boolean {
   return true;
 }
 
-function machine() {
+function machine(serverTree = root) {
   const version = (cmd: string, args: string[]) => {
     try {
       return execFileSync(cmd, args, { encoding: "utf8" }).split("\n")[0].trim();
@@ -51,10 +51,13 @@ function machine() {
     nproc: cpus().length,
     cpuModel: model,
     node: process.version,
-    werift: JSON.parse(readFileSync(path.join(root, "node_modules/werift/package.json"), "utf8")).version as string,
+    werift: JSON.parse(readFileSync(path.join(serverTree, "node_modules/werift/package.json"), "utf8")).version as string,
+    // The recbot that ran (--server-tree: another checkout) and its commit.
+    recbotTree: { path: serverTree, commit: version("git", ["-C", serverTree, "rev-parse", "--short", "HEAD"]) },
     ffmpeg: version("ffmpeg", ["-version"]),
     // What the recorders run (docs/recorder-ffmpeg.md): RECBOT_FFMPEG_PATH, else the lean build when it is built.
-    recorderFfmpeg: recorderFfmpeg(process.env.RECBOT_FFMPEG_PATH ?? "auto"),
+    // Another checkout (--server-tree) picks its own (older ones: Debian's ffmpeg).
+    recorderFfmpeg: serverTree === root ? recorderFfmpeg(process.env.RECBOT_FFMPEG_PATH ?? "auto") : { kind: "that checkout's", path: "its own choice" },
     loadavgAtStart: loadavg().map((x) => Math.round(x * 100) / 100),
     inNetns: Boolean(process.env.RECBOT_BENCH_NETNS),
   };
@@ -67,8 +70,8 @@ function lostFraction(r: StepResult): number {
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   if (enterNetns(options)) return;
-  const info = machine();
-  console.log(`recbot bench: steps ${options.steps.join(",")} × ${options.seconds} s, recbot workers ${options.workers}, recorder ffmpeg ${info.recorderFfmpeg.kind} (${info.recorderFfmpeg.path}), baseline ${options.baseline ? "on" : "off"}; ` +
+  const info = machine(options.serverTree ? path.resolve(options.serverTree) : root);
+  console.log(`recbot bench: steps ${options.steps.join(",")} × ${options.seconds} s, recbot workers ${options.workers}, recbot ${info.recbotTree.commit}${options.serverTree ? ` from ${info.recbotTree.path}` : ""}, recorder ffmpeg ${info.recorderFfmpeg.kind} (${info.recorderFfmpeg.path}), baseline ${options.baseline ? "on" : "off"}; ` +
     `${info.nproc} × ${info.cpuModel}, load average ${info.loadavgAtStart.join(" ")}${info.inNetns ? ", loopback-only netns" : ""}`);
 
   const started = Date.now();
@@ -91,7 +94,7 @@ async function main(): Promise<void> {
       const profFile = options.cpuProf && server === "recbot" ? path.join(mkdtempSync(path.join(tmpdir(), "recbot-prof-")), `recbot-N${n}.cpuprofile`) : undefined;
       const r: StepResult & { profile?: ProfileSummary & { file: string } } = await runStep({
         server, n, seconds: options.seconds, rampMs: options.rampMs ?? Math.max(1000, 100 * n), loadgenProcs: options.loadgenProcs, publisher: options.publisher,
-        clip, clipIndex: index, avZeroMs, cpuProfFile: profFile, keep: options.keep, workers: options.workers, serverNodeArgs: options.serverNodeArgs,
+        clip, clipIndex: index, avZeroMs, cpuProfFile: profFile, keep: options.keep, workers: options.workers, serverNodeArgs: options.serverNodeArgs, serverTree: options.serverTree,
       });
       const prof = profFile;
       if (prof && !existsSync(prof)) console.log(`\nallocation profile (RECBOT_BENCH_HEAP_PROF): ${prof.replace(/\.cpuprofile$/, ".heapprofile")} (node bench/heapTop.ts FILE)`);

@@ -37,6 +37,8 @@ export interface BenchOptions {
   publisher: "ndc" | "werift";
   /** Extra Node/V8 flags for the server processes (space-separated), e.g. GC flags under comparison. */
   serverNodeArgs: string[];
+  /** Run recbot from this checkout instead of this one (an older commit with its own node_modules): before/after. */
+  serverTree?: string;
 }
 
 const DEFAULT_STEPS = [1, 2, 5, 10, 20, 30, 40, 50, 70, 100, 150, 200];
@@ -55,6 +57,7 @@ export const usage = `usage: npm run bench -- [options]     (every option also r
   --workers 1               recbot's workers option (sessions in N worker threads)
   --publisher ndc           ndc (node-datachannel/libdatachannel, default) or werift publishers
   --server-node-args="…"    extra Node/V8 flags for the server processes (e.g. "--trace-gc")
+  --server-tree DIR         run recbot from another checkout (e.g. an older commit, npm ci'd): before/after figures
   --keep                    keep recordings;   --no-netns  don't enter a loopback-only network namespace`;
 
 export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): BenchOptions {
@@ -66,7 +69,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
       "no-baseline": { type: "boolean" }, "max-loss": { type: "string" }, "max-cpu": { type: "string" },
       "loadgen-procs": { type: "string" }, "clip-seconds": { type: "string" }, "cpu-prof": { type: "boolean" },
       out: { type: "string" }, workers: { type: "string" }, publisher: { type: "string" }, tag: { type: "string" }, keep: { type: "boolean" }, "no-netns": { type: "boolean" },
-      "server-node-args": { type: "string" },
+      "server-node-args": { type: "string" }, "server-tree": { type: "string" },
       help: { type: "boolean" },
     },
   });
@@ -105,6 +108,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     workers: Math.max(1, Math.round(num("workers", 1))),
     publisher: publisherOf(get("publisher")),
     serverNodeArgs: (get("server-node-args") ?? "").split(" ").filter(Boolean),
+    serverTree: get("server-tree"),
   };
 }
 

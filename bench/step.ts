@@ -17,6 +17,8 @@ const round = (x: number, digits = 1) => (Number.isFinite(x) ? Math.round(x * 10
 export interface StepInput {
   /** Extra Node/V8 flags for the server process. */
   serverNodeArgs?: string[];
+  /** The recbot checkout to run (default: this one). */
+  serverTree?: string;
   server: ServerKind;
   n: number;
   seconds: number;
@@ -161,7 +163,7 @@ const sumCpu = (xs: TreeCpu[]) => xs.reduce((a, c) => ({ rootMs: a.rootMs + c.ro
 export async function runStep(input: StepInput): Promise<StepResult> {
   const { server: kind, n, seconds } = input;
   const dir = mkdtempSync(path.join(tmpdir(), `recbot-bench-${kind}-`));
-  const server = new ServerProcess({ kind, recordingsDir: dir, workers: input.workers, nodeArgs: input.serverNodeArgs });
+  const server = new ServerProcess({ kind, recordingsDir: dir, workers: input.workers, nodeArgs: input.serverNodeArgs, tree: kind === "recbot" ? input.serverTree : undefined });
   const loadgens: Loadgen[] = [];
   try {
     const url = await server.url;
