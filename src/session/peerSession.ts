@@ -41,6 +41,8 @@ interface ReceivedCodec {
 const DISCONNECT_GRACE_MS = 10_000;
 const POLL_INTERVAL_MS = 20;
 const LIMIT_CHECK_INTERVAL_MS = 1000;
+/** Closing waits this long at most for a set-up step in progress (gathering against a TURN server that never answers). */
+const SETUP_WAIT_MS = 10_000;
 
 /**
  * One remote peer: signaling (offer/answer, trickle ICE), its werift RTCPeerConnection and its lifecycle.
@@ -341,7 +343,10 @@ export class PeerSession extends EventEmitter<SessionEvents> implements Session 
     // Closing ICE/DTLS costs about as much as opening them: paced the same way (a burst of DELETEs).
     // A set-up step still running ends at its next check (it sees `closing`); only then may werift close.
     const pcClosed = (async () => {
-      await this.settingUp;
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<"late">((resolve) => (timer = setTimeout(resolve, SETUP_WAIT_MS, "late")));
+      if ((await Promise.race([this.settingUp, late])) === "late") this.log.warn({ waitedMs: SETUP_WAIT_MS }, "set-up step still running; closing the peer connection anyway");
+      clearTimeout(timer);
       if (!this.pc) return;
       await setupTurns.next();
       await this.pc.close();
