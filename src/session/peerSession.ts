@@ -65,6 +65,7 @@ export class PeerSession extends EventEmitter<SessionEvents> implements Session 
   private connectTimer: NodeJS.Timeout | undefined;
   private disconnectTimer: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
+  private closeReason: CloseReason | undefined;
   /**
    * The offer/answer step in progress (settled, never rejects). Closing waits for it: werift's close() while
    * setLocalDescription still gathers could leave an ICE socket open or the close unfinished.
@@ -173,9 +174,10 @@ export class PeerSession extends EventEmitter<SessionEvents> implements Session 
     this.checkOpen();
     await pc.setLocalDescription(answer);
     afterGathering(pc, this.deps.config.udpReceiveBufferBytes, this.log);
-    if (this.closing) {
+    if (this.closeReason === "ice_failed") {
       throw new RecbotError("ice_failed", "ICE failed before the answer was sent: the offer has no usable candidates", { sessionId: this.id });
     }
+    this.checkOpen(); // closed for another reason meanwhile (the client left)
     this.startPolling();
     this.log.info({ tracks: this.trackCodecs }, "offer answered");
     return pc.localDescription!.sdp;
@@ -323,6 +325,7 @@ export class PeerSession extends EventEmitter<SessionEvents> implements Session 
 
   /** Finalizes every recording, then closes the peer connection. Idempotent. */
   close(reason: CloseReason = "closed"): Promise<void> {
+    this.closeReason ??= reason;
     this.closing ??= this.shutdown(reason);
     return this.closing;
   }
