@@ -169,7 +169,7 @@ describe("FrameAssembler with garbage payloads", () => {
     expect(reasons).toEqual(["too_large"]);
     expect(needKeyframe).toBe(1);
     // A real keyframe with the next timestamp is written.
-    const vp8Key = Buffer.concat([Buffer.from([0x10, 0x50, 0x00, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00]), Buffer.alloc(20)]);
+    const vp8Key = Buffer.concat([Buffer.from([0x10, 0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00]), Buffer.alloc(20)]);
     assembler.push(rtp(50, 6000, true, vp8Key), 0);
     expect(frames.map((f) => f.rtpTimestamp)).toEqual([6000]);
   });
@@ -178,8 +178,8 @@ describe("FrameAssembler with garbage payloads", () => {
     const reasons: string[] = [];
     const frames: AssembledFrame[] = [];
     const assembler = new FrameAssembler("vp8", "video", { frame: (f) => frames.push(f), dropped: (r) => reasons.push(r), needKeyframe: () => {} });
-    const key = Buffer.concat([Buffer.from([0x10, 0x50, 0x00, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00]), Buffer.alloc(20)]);
-    const delta = Buffer.concat([Buffer.from([0x10, 0x31, 0x00, 0x00]), Buffer.alloc(20)]);
+    const key = Buffer.concat([Buffer.from([0x10, 0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00]), Buffer.alloc(20)]);
+    const delta = Buffer.concat([Buffer.from([0x10, 0x11, 0x02, 0x00]), Buffer.alloc(20)]);
     const garbage = Buffer.concat([Buffer.from([0x10, 0xfe, 0xff, 0xff, 0x9d, 0x01, 0x2a]), Buffer.alloc(20)]); // version 7, huge partition
     assembler.push(rtp(1, 3000, true, key), 0);
     assembler.push(rtp(2, 4500, true, garbage), 0);
