@@ -13,13 +13,23 @@ import type { CodecName } from "./types.ts";
  */
 function vp8Frame(d: Buffer): boolean {
   if (d.length < 3) return false;
-  const key = (d[0] & 1) === 0;
-  const version = (d[0] >> 1) & 7;
-  const firstPartition = (d[0] | (d[1] << 8) | (d[2] << 16)) >>> 5;
-  const header = key ? 10 : 3;
-  if (version > 3 || firstPartition === 0 || firstPartition > d.length - header) return false;
-  if (key && !((d[0] & 0x10) !== 0 && vp8Key(d) && (d.readUInt16LE(6) & 0x3fff) > 0 && (d.readUInt16LE(8) & 0x3fff) > 0)) return false;
-  return vp8PartitionsFit(d, key, header, firstPartition);
+  const tag = vp8Tag(d);
+  if (((d[0] >> 1) & 7) > 3 || tag.firstPartition === 0 || tag.partitionsAt > d.length) return false; // version, first partition
+  if (tag.key && !((d[0] & 0x10) !== 0 && vp8Key(d) && (d.readUInt16LE(6) & 0x3fff) > 0 && (d.readUInt16LE(8) & 0x3fff) > 0)) return false;
+  return vp8PartitionsFit(d, tag);
+}
+
+/** The frame tag's fields (RFC 6386 §9.1): key frame or not, the first partition's size, and where it ends. */
+interface Vp8Tag {
+  key: boolean;
+  firstPartition: number;
+  partitionsAt: number;
+}
+
+function vp8Tag(d: Buffer): Vp8Tag {
+  const key = (d[0]! & 1) === 0;
+  const firstPartition = (d[0]! | (d[1]! << 8) | (d[2]! << 16)) >>> 5;
+  return { key, firstPartition, partitionsAt: (key ? 10 : 3) + firstPartition };
 }
 
 /**
@@ -28,13 +38,13 @@ function vp8Frame(d: Buffer): boolean {
  * frame. Random bytes that pass the frame tag checks fail this in ~3 of 4 cases (ffmpeg: "Invalid partitions"); the
  * rest decode without an error, as noise.
  */
-function vp8PartitionsFit(d: Buffer, key: boolean, header: number, firstPartition: number): boolean {
-  const partitions = vp8TokenPartitions(d, key, header, firstPartition);
-  if (partitions === 0) return false;
-  let at = header + firstPartition + 3 * (partitions - 1);
-  if (at > d.length) return false;
+function vp8PartitionsFit(d: Buffer, tag: Vp8Tag): boolean {
+  const partitions = tokenPartitions(d, tag);
+  const sizes = tag.partitionsAt;
+  let at = sizes + 3 * (partitions - 1);
+  if (partitions === 0 || at > d.length) return false;
   for (let i = 0; i < partitions - 1; i++) {
-    const size = d.readUIntLE(header + firstPartition + 3 * i, 3);
+    const size = d.readUIntLE(sizes + 3 * i, 3);
     if (size < 1) return false;
     at += size;
   }
@@ -42,25 +52,26 @@ function vp8PartitionsFit(d: Buffer, key: boolean, header: number, firstPartitio
 }
 
 /** How many DCT token partitions a VP8 frame says it has (1, 2, 4 or 8; the frame header's last field), 0 if unreadable. */
-export function vp8TokenPartitions(d: Buffer, key = (d[0]! & 1) === 0, header = key ? 10 : 3, firstPartition = (d[0]! | (d[1]! << 8) | (d[2]! << 16)) >>> 5): number {
-  const bits = new BoolDecoder(d, header, header + firstPartition);
-  const skip = (flagged: number, width: number, signed: boolean) => {
-    for (let i = 0; i < flagged; i++) if (bits.literal(1)) bits.literal(width + (signed ? 1 : 0));
-  };
+export function vp8TokenPartitions(d: Buffer): number {
+  return tokenPartitions(d, vp8Tag(d));
+}
+
+function tokenPartitions(d: Buffer, { key, partitionsAt, firstPartition }: Vp8Tag): number {
+  const bits = new BoolDecoder(d, partitionsAt - firstPartition, partitionsAt);
   if (key) bits.literal(2); // color space, clamping type
   if (bits.literal(1)) { // segmentation enabled
     const updateMap = bits.literal(1);
     if (bits.literal(1)) { // segment feature data
       bits.literal(1);
-      skip(4, 7, true); // quantizer
-      skip(4, 6, true); // loop filter level
+      bits.skipUpdates(4, 7 + 1); // quantizer: value and sign
+      bits.skipUpdates(4, 6 + 1); // loop filter level: value and sign
     }
-    if (updateMap) skip(3, 8, false); // segment map probabilities
+    if (updateMap) bits.skipUpdates(3, 8); // segment map probabilities
   }
   bits.literal(1 + 6 + 3); // filter type, loop filter level, sharpness
   if (bits.literal(1) && bits.literal(1)) { // loop filter deltas enabled and updated
-    skip(4, 6, true); // reference frames
-    skip(4, 6, true); // modes
+    bits.skipUpdates(4, 6 + 1); // reference frames: value and sign
+    bits.skipUpdates(4, 6 + 1); // modes: value and sign
   }
   const partitions = 1 << bits.literal(2);
   // A header that runs past its partition is no encoder's: decoders then disagree on what follows (libvpx reads
@@ -108,6 +119,11 @@ class BoolDecoder {
     }
     return bit;
   }
+  /** `count` optional fields, each a flag followed, when set, by `bits` bits (RFC 6386's "L(1), then L(n)" groups). */
+  skipUpdates(count: number, bits: number): void {
+    for (let i = 0; i < count; i++) if (this.literal(1)) this.literal(bits);
+  }
+
   /** An n-bit unsigned literal, most significant bit first, each at probability 1/2 (RFC 6386's L(n)). */
   literal(n: number): number {
     let v = 0;

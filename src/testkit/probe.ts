@@ -32,9 +32,13 @@ export async function probe(file: string): Promise<Probe> {
  * reports its own rounding collisions ("non monotonically increasing dts to muxer") as if the file were broken.
  */
 export async function decodeErrors(file: string): Promise<string> {
-  const args = ["-nostdin", "-v", "error", "-i", file, "-fps_mode", "passthrough", "-enc_time_base", "-1", "-f", "null", "-"];
-  const { stdout, stderr } = await run("ffmpeg", args, { maxBuffer: 16 << 20 });
+  const { stdout, stderr } = await run("ffmpeg", decodeArgs(file), { maxBuffer: 16 << 20 });
   return (stdout + stderr).trim();
+}
+
+/** ffmpeg's arguments for `decodeErrors` (also run inside the deployment test's container). */
+export function decodeArgs(file: string): string[] {
+  return ["-nostdin", "-v", "error", "-i", file, "-fps_mode", "passthrough", "-enc_time_base", "-1", "-f", "null", "-"];
 }
 
 export function stream(p: Probe, type: "video" | "audio"): ProbedStream {

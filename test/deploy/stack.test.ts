@@ -13,6 +13,7 @@ import path from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { decodeArgs } from "../../src/testkit/probe.ts";
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, "../..");
@@ -96,10 +97,9 @@ async function examine(file: string) {
   const name = path.posix.basename(file);
   const inVolume = (script: string) => docker("run", "--rm", "--network", "none", "-v", `${volume}:/rec:ro`, "recbot:latest", "sh", "-c", script);
   const probe = JSON.parse((await inVolume(`ffprobe -v error -count_frames -show_entries format=format_name,duration:stream=codec_type,codec_name,width,height,nb_read_frames -of json /rec/${name}`)).stdout);
-  // As decodeErrors in src/testkit/probe.ts: frames keep the file's own timestamps, so a real backwards or repeated
-  // timestamp still shows, but ffmpeg's re-timing into a guessed frame rate does not (a CI run saw "non monotonically
-  // increasing dts to muxer" every third frame of a file whose frame count and duration checks had passed).
-  const decode = await inVolume(`ffmpeg -nostdin -v error -i /rec/${name} -fps_mode passthrough -enc_time_base -1 -f null - 2>&1`);
+  // The test kit's decode check: frames keep the file's own timestamps, so a repeated or backwards one still shows,
+  // ffmpeg's re-timing into a guessed frame rate does not (a CI run failed on that, its frame counts right).
+  const decode = await inVolume(`ffmpeg ${decodeArgs(`/rec/${name}`).join(" ")} 2>&1`);
   const sidecar = JSON.parse((await inVolume(`cat /rec/${name.replace(/\.\w+$/, ".json")}`)).stdout);
   const stream = (type: string) => probe.streams.find((s: any) => s.codec_type === type);
   return { probe, video: stream("video"), audio: stream("audio"), duration: Number(probe.format.duration), decodeErrors: decode.stdout.trim(), sidecar };

@@ -1,30 +1,18 @@
-import { execFile } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRecbot, type Recbot } from "../../src/index.ts";
 import { makeClip, type Clip } from "../../src/testkit/clip.ts";
 import type { SendStats } from "../../src/testkit/pacer.ts";
 import { startCoturn, type Coturn } from "../helpers/coturn.ts";
+import { packetSpans } from "../helpers/timeline.ts";
 import { decodeErrors, probe, stream } from "../../src/testkit/probe.ts";
 import { loopbackOffer } from "../../src/testkit/peer.ts";
 import { publishWhip, splitCandidates, whip } from "../../src/testkit/whipClient.ts";
 
 const TOKEN = "test-token-0123456789";
-
-/** Each track's first and last packet time in the file (s): says which track a wrong duration comes from. */
-async function trackSpans(file: string): Promise<string> {
-  const { stdout } = await promisify(execFile)("ffprobe", ["-v", "error", "-show_entries", "packet=stream_index,pts_time", "-of", "csv=p=0", file]);
-  const spans = new Map<string, number[]>();
-  for (const [index, t] of stdout.trim().split("\n").map((l) => l.split(","))) {
-    const span = spans.get(index!) ?? [Infinity, -Infinity];
-    spans.set(index!, [Math.min(span[0]!, Number(t)), Math.max(span[1]!, Number(t))]);
-  }
-  return [...spans].map(([i, [from, to]]) => `stream ${i}: ${from}–${to} s`).join(", ");
-}
 
 async function verify(file: string, secondsSent: number, videoFramesSent: number, sent?: SendStats) {
   const p = await probe(file);
@@ -34,7 +22,8 @@ async function verify(file: string, secondsSent: number, videoFramesSent: number
   expect(a.codec_name).toBe("opus");
   const duration = Number(p.format.duration);
   const off = Math.abs(duration - secondsSent) / secondsSent;
-  const detail = off < 0.05 ? "" : `${await trackSpans(file)}; the sender's worst lateness ${sent ? Math.round(sent.maxLateMs) : "?"} ms`;
+  // Which track a wrong duration comes from, and whether the sender ran late.
+  const detail = off < 0.05 ? "" : `${JSON.stringify(await packetSpans(file))}; the sender's worst lateness ${sent ? Math.round(sent.maxLateMs) : "?"} ms`;
   expect(off, `file ${duration} s for ${secondsSent} s sent: ${detail}`).toBeLessThan(0.05);
   const frames = Number(v.nb_read_frames);
   expect(frames / videoFramesSent).toBeGreaterThanOrEqual(0.98);
